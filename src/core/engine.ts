@@ -1,0 +1,250 @@
+/**
+ * The scoring engine: a model folder's tokenizer + ONNX graph, scoring every token of a
+ * text with ln P(token | everything before it), its rank, the entropy of the prediction and
+ * the top-k alternatives. Pure Node (no `vscode`), used by the worker and the CLI.
+ */
+import { analyseRow } from './distribution';
+import { ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
+import { OnnxCausalLm, type KvCache } from './onnxModel';
+import { summarise, type DocumentSummary } from './summary';
+import { TextTokenizer, type TokenizedText } from './textTokenizer';
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly path: string;
+  readonly modelType: string;
+  readonly vocabSize: number;
+  readonly contextLength: number;
+  /** Tokens per scoring window (the context length, capped by `maxWindow`). */
+  readonly windowSize: number;
+  readonly bosTokenId: number | null;
+  readonly hasKvCache: boolean;
+}
+
+export interface LoadOptions {
+  /** ONNX Runtime intra-op threads; 0 lets it choose. */
+  readonly threads?: number;
+  /** Caps the window for models with huge contexts, to bound time and memory per step. */
+  readonly maxWindow?: number;
+  /** A graph file inside the folder, overriding the usual search. */
+  readonly graphFile?: string;
+}
+
+/** Checked between windows so a long job can be abandoned. */
+export interface Cancellation {
+  readonly isCancelled: boolean;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('Scoring was cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+export interface ScoreOptions {
+  readonly topK?: number;
+  /** Window length in tokens (including BOS); defaults to the model's window size. */
+  readonly windowSize?: number;
+  /** New tokens per window after the first; defaults to half the window. */
+  readonly stride?: number;
+  readonly cancellation?: Cancellation;
+  readonly onProgress?: (scoredTokens: number, totalTokens: number) => void;
+}
+
+/** Every token of a document with its scores, in columns (cheap to copy between threads). */
+export interface DocumentScores {
+  readonly tokenCount: number;
+  readonly ids: Int32Array;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /** ln P(token | preceding text); NaN for an unscored token (the first, without BOS). */
+  readonly logprobs: Float64Array;
+  /** 1-based rank; 0 when unscored. */
+  readonly ranks: Int32Array;
+  /** Entropy of the prediction at this token, bits; NaN when unscored. */
+  readonly entropies: Float32Array;
+  readonly topK: number;
+  /** `topK` ids per token, most likely first; -1 pads. */
+  readonly topIds: Int32Array;
+  readonly topProbs: Float32Array;
+  readonly exactOffsets: boolean;
+  readonly summary: DocumentSummary;
+}
+
+export const DEFAULT_TOP_K = 10;
+export const DEFAULT_MAX_WINDOW = 1024;
+
+export class LanguageModel {
+  private disposed = false;
+
+  private constructor(
+    readonly info: ModelInfo,
+    readonly tokenizer: TextTokenizer,
+    private readonly graph: OnnxCausalLm,
+  ) {}
+
+  static async load(path: string, options: LoadOptions = {}): Promise<LanguageModel> {
+    const folder = readModelFolder(path, options.graphFile);
+    let tokenizer: TextTokenizer;
+    try {
+      tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
+    } catch (error) {
+      throw new ModelFolderError('tokenizer-invalid', `tokenizer.json in ${path} cannot be used: ${(error as Error).message}`);
+    }
+    const graph = await OnnxCausalLm.load(folder.graphPath, folder.config, { intraOpThreads: options.threads ?? 0 });
+    try {
+      const bosTokenId = resolveBos(folder, tokenizer);
+      const logitsWidth = await probeLogitsWidth(graph, bosTokenId ?? 0);
+      checkVocabulary(folder, tokenizer, logitsWidth);
+      const windowSize = Math.min(folder.config.contextLength, options.maxWindow ?? DEFAULT_MAX_WINDOW);
+      const info: ModelInfo = {
+        name: folder.name,
+        path,
+        modelType: folder.config.modelType,
+        vocabSize: logitsWidth,
+        contextLength: folder.config.contextLength,
+        windowSize,
+        bosTokenId,
+        hasKvCache: graph.hasCache,
+      };
+      return new LanguageModel(info, tokenizer, graph);
+    } catch (error) {
+      await graph.release();
+      throw error;
+    }
+  }
+
+  tokenize(text: string): TokenizedText {
+    return this.tokenizer.encode(text);
+  }
+
+  /** Tokenizes and scores a whole text. */
+  async score(text: string, options: ScoreOptions = {}): Promise<DocumentScores> {
+    return this.scoreTokens(this.tokenize(text), text, options);
+  }
+
+  async scoreTokens(tokens: TokenizedText, text: string, options: ScoreOptions = {}): Promise<DocumentScores> {
+    this.assertUsable();
+    const n = tokens.ids.length;
+    const k = options.topK ?? DEFAULT_TOP_K;
+    const logprobs = new Float64Array(n).fill(NaN);
+    const ranks = new Int32Array(n);
+    const entropies = new Float32Array(n).fill(NaN);
+    const topIds = new Int32Array(n * k).fill(-1);
+    const topProbs = new Float32Array(n * k);
+    const bos = this.info.bosTokenId;
+    const window = Math.max(2, Math.min(options.windowSize ?? this.info.windowSize, this.info.contextLength));
+    const docPerWindow = bos === null ? window : window - 1;
+    // A stride above the window would skip tokens; equal to it means windows without overlap.
+    const stride = Math.max(1, Math.min(options.stride ?? Math.floor(window / 2), docPerWindow));
+    const displayable = this.tokenizer.vocabSize;
+
+    let start = 0;
+    let scoredUpTo = 0; // document tokens before this index are done
+    while (scoredUpTo < n) {
+      if (options.cancellation?.isCancelled) throw new CancelledError();
+      const end = Math.min(start + docPerWindow, n);
+      const windowIds = bos === null ? tokens.ids.subarray(start, end) : [bos, ...tokens.ids.subarray(start, end)];
+      const { logits, logitsWidth } = await this.graph.forward(windowIds, null, false);
+      // Document token j sits at window position (j - start) + shift and is predicted by
+      // the row before it.
+      const shift = bos === null ? 0 : 1;
+      const firstTarget = Math.max(scoredUpTo, bos === null ? start + 1 : start);
+      for (let j = firstTarget; j < end; j++) {
+        const row = j - start + shift - 1;
+        const stats = analyseRow(logits, row * logitsWidth, logitsWidth, tokens.ids[j]!, displayable, topIds, topProbs, j * k, k);
+        logprobs[j] = stats.logprob;
+        ranks[j] = stats.rank;
+        entropies[j] = stats.entropyBits;
+      }
+      scoredUpTo = end;
+      options.onProgress?.(scoredUpTo, n);
+      if (end === n) break;
+      start += stride;
+    }
+    return {
+      tokenCount: n,
+      ids: tokens.ids,
+      starts: tokens.starts,
+      ends: tokens.ends,
+      logprobs,
+      ranks,
+      entropies,
+      topK: k,
+      topIds,
+      topProbs,
+      exactOffsets: tokens.exactOffsets,
+      summary: summarise(logprobs, text),
+    };
+  }
+
+  /**
+   * ln P of each of `ids` given the ones before it (and BOS), computed by feeding the ids in
+   * chunks through the key/value cache; `chunkSize >= ids.length` is one plain pass. The
+   * first id without BOS gets NaN. Used to check that the cache path equals the plain one.
+   */
+  async logprobsThroughCache(ids: readonly number[], chunkSize: number): Promise<Float64Array> {
+    this.assertUsable();
+    const bos = this.info.bosTokenId;
+    const sequence = bos === null ? [...ids] : [bos, ...ids];
+    const out = new Float64Array(ids.length).fill(NaN);
+    const scratchIds = new Int32Array(1);
+    const scratchProbs = new Float32Array(1);
+    let cache: KvCache | null = null;
+    for (let from = 0; from < sequence.length; from += chunkSize) {
+      const chunk = sequence.slice(from, from + chunkSize);
+      const result = await this.graph.forward(chunk, cache, this.graph.hasCache);
+      cache = result.cache;
+      if (!cache && from + chunkSize < sequence.length) throw new Error('This model has no key/value cache');
+      for (let i = 0; i < chunk.length; i++) {
+        const position = from + i; // predicts sequence[position + 1]
+        const target = position + 1;
+        if (target >= sequence.length) break;
+        const stats = analyseRow(result.logits, i * result.logitsWidth, result.logitsWidth, sequence[target]!, 0, scratchIds, scratchProbs, 0, 0);
+        out[target - (bos === null ? 0 : 1)] = stats.logprob;
+      }
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.graph.release();
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new Error('The model was unloaded');
+  }
+}
+
+function resolveBos(folder: ModelFolder, tokenizer: TextTokenizer): number | null {
+  if (folder.config.bosTokenId !== undefined) return folder.config.bosTokenId;
+  const bosToken = folder.tokenizerConfig.bos_token;
+  const content = typeof bosToken === 'string' ? bosToken : (bosToken as { content?: unknown } | undefined)?.content;
+  if (typeof content === 'string') return tokenizer.idOf(content) ?? null;
+  return null;
+}
+
+async function probeLogitsWidth(graph: OnnxCausalLm, id: number): Promise<number> {
+  try {
+    return (await graph.forward([id], null, false)).logitsWidth;
+  } catch (error) {
+    if (error instanceof ModelFolderError) throw error;
+    throw new ModelFolderError('graph-unsupported', `A test run of the graph failed: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+function checkVocabulary(folder: ModelFolder, tokenizer: TextTokenizer, logitsWidth: number): void {
+  if (logitsWidth < tokenizer.vocabSize) {
+    throw new ModelFolderError(
+      'vocab-mismatch',
+      `The graph predicts ${logitsWidth} tokens but tokenizer.json has ${tokenizer.vocabSize}: the tokenizer does not belong to this model`,
+    );
+  }
+  const declared = folder.config.vocabSize;
+  if (declared !== undefined && declared !== logitsWidth) {
+    throw new ModelFolderError('vocab-mismatch', `config.json says vocab_size ${declared} but the graph predicts ${logitsWidth} tokens`);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * One ONNX causal-LM graph driven through onnxruntime-node, with its key/value cache.
+ *
+ * Inputs and outputs are read from the session rather than assumed, so GPT-2, Llama, Qwen2
+ * and SmolLM exports from Optimum / Transformers.js all work: `input_ids`, optional
+ * `attention_mask`, `position_ids`, `past_key_values.N.key/value` (whose outputs are
+ * `present.N.key/value`), `use_cache_branch`, `logits_to_keep`; output `logits`.
+ */
+import * as ort from 'onnxruntime-node';
+import { ModelFolderError, type ModelConfig } from './modelFolder';
+
+/** Keys and values of the tokens already run, ready to be fed back as the next step's past. */
+export interface KvCache {
+  /** Number of positions the cache holds. */
+  readonly length: number;
+  /** Past tensors by graph input name. */
+  readonly tensors: ReadonlyMap<string, ort.Tensor>;
+}
+
+export interface ForwardResult {
+  /** Logits, row-major `[sequence, logitsWidth]` as float32. */
+  readonly logits: Float32Array;
+  readonly logitsWidth: number;
+  /** The cache after this step (past + new tokens), when requested and supported. */
+  readonly cache: KvCache | null;
+}
+
+interface PastInput {
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly type: 'float32' | 'float16';
+  /** Dimensions other than the past length: [batch, heads, (past), headDim]. */
+  readonly heads: number;
+  readonly headDim: number;
+}
+
+export interface SessionSettings {
+  readonly intraOpThreads?: number;
+}
+
+export class OnnxCausalLm {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly pastInputs: readonly PastInput[],
+    private readonly inputNames: ReadonlySet<string>,
+  ) {}
+
+  get hasCache(): boolean {
+    return this.pastInputs.length > 0;
+  }
+
+  static async load(graphPath: string, config: ModelConfig, settings: SessionSettings = {}): Promise<OnnxCausalLm> {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(graphPath, {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: settings.intraOpThreads ?? 0,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+      });
+    } catch (error) {
+      throw new ModelFolderError('graph-invalid', `ONNX Runtime cannot load ${graphPath}: ${firstLine(error)}`);
+    }
+    try {
+      const { pastInputs, inputNames } = describeGraph(session, config, graphPath);
+      return new OnnxCausalLm(session, pastInputs, inputNames);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Runs new tokens after an optional cache. Positions continue from the cache's length.
+   * @param keepCache return the updated cache (costs copying the present tensors out)
+   */
+  async forward(ids: ArrayLike<number>, past: KvCache | null, keepCache: boolean): Promise<ForwardResult> {
+    const length = ids.length;
+    const pastLength = past?.length ?? 0;
+    const feeds: Record<string, ort.Tensor> = {};
+    feeds.input_ids = new ort.Tensor('int64', BigInt64Array.from(Array.from(ids, BigInt)), [1, length]);
+    if (this.inputNames.has('attention_mask')) {
+      feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(pastLength + length).fill(1n), [1, pastLength + length]);
+    }
+    if (this.inputNames.has('position_ids')) {
+      const positions = new BigInt64Array(length);
+      for (let i = 0; i < length; i++) positions[i] = BigInt(pastLength + i);
+      feeds.position_ids = new ort.Tensor('int64', positions, [1, length]);
+    }
+    if (this.inputNames.has('use_cache_branch')) {
+      feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([pastLength > 0 ? 1 : 0]), [1]);
+    }
+    for (const name of ['logits_to_keep', 'num_logits_to_keep']) {
+      if (this.inputNames.has(name)) feeds[name] = new ort.Tensor('int64', new BigInt64Array([0n]), []);
+    }
+    for (const input of this.pastInputs) {
+      feeds[input.inputName] = past?.tensors.get(input.inputName) ?? emptyPast(input);
+    }
+    const fetches = ['logits', ...(keepCache ? this.pastInputs.map((p) => p.outputName) : [])];
+    const outputs = await this.session.run(feeds, fetches);
+    const logitsTensor = outputs.logits!;
+    const dims = logitsTensor.dims;
+    const logitsWidth = Number(dims[dims.length - 1]);
+    const logits = toFloat32(logitsTensor);
+    // Some exports return only the last position; callers need one row per input token.
+    if (logits.length !== length * logitsWidth) {
+      throw new ModelFolderError('graph-unsupported', `The graph returned logits for ${logits.length / logitsWidth} positions, expected ${length}`);
+    }
+    let cache: KvCache | null = null;
+    if (keepCache && this.pastInputs.length > 0) {
+      const tensors = new Map<string, ort.Tensor>();
+      for (const input of this.pastInputs) tensors.set(input.inputName, outputs[input.outputName]!);
+      cache = { length: pastLength + length, tensors };
+    }
+    return { logits, logitsWidth, cache };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function describeGraph(session: ort.InferenceSession, config: ModelConfig, graphPath: string) {
+  const inputNames = new Set(session.inputNames);
+  const outputNames = new Set(session.outputNames);
+  if (!inputNames.has('input_ids')) {
+    throw new ModelFolderError('graph-unsupported', `${graphPath} has no input_ids input (inputs: ${session.inputNames.join(', ')})`);
+  }
+  if (!outputNames.has('logits')) {
+    throw new ModelFolderError('graph-unsupported', `${graphPath} has no logits output (outputs: ${session.outputNames.join(', ')}); it is not a causal language model graph`);
+  }
+  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'logits_to_keep', 'num_logits_to_keep']);
+  const metadata = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const pastInputs: PastInput[] = [];
+  for (const name of session.inputNames) {
+    const match = /^past_key_values\.(\d+)\.(key|value)$/.exec(name);
+    if (!match) {
+      if (!known.has(name)) {
+        throw new ModelFolderError('graph-unsupported', `${graphPath} needs an input the engine does not know how to fill: ${name}`);
+      }
+      continue;
+    }
+    const outputName = `present.${match[1]}.${match[2]}`;
+    if (!outputNames.has(outputName)) {
+      throw new ModelFolderError('graph-unsupported', `${graphPath} takes ${name} but has no matching ${outputName} output`);
+    }
+    const meta = metadata.get(name);
+    const shape = meta && meta.isTensor ? meta.shape : [];
+    const type = meta && meta.isTensor ? meta.type : 'float32';
+    if (type !== 'float32' && type !== 'float16') {
+      throw new ModelFolderError('graph-unsupported', `${name} has type ${type}; only float32 and float16 caches are supported`);
+    }
+    const heads = typeof shape[1] === 'number' ? shape[1] : config.numKeyValueHeads;
+    const headDim = typeof shape[3] === 'number' ? shape[3] : config.headDim;
+    if (!heads || !headDim) {
+      throw new ModelFolderError('graph-unsupported', `Cannot tell the shape of ${name}: config.json lacks the number of heads or head size`);
+    }
+    pastInputs.push({ inputName: name, outputName, type, heads, headDim });
+  }
+  return { pastInputs, inputNames };
+}
+
+function emptyPast(input: PastInput): ort.Tensor {
+  const dims = [1, input.heads, 0, input.headDim];
+  return input.type === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
+}
+
+function toFloat32(tensor: ort.Tensor): Float32Array {
+  if (tensor.type === 'float32') return tensor.data as Float32Array;
+  if (tensor.type === 'float16') {
+    const half = tensor.data as Uint16Array;
+    const out = new Float32Array(half.length);
+    for (let i = 0; i < half.length; i++) out[i] = halfToFloat(half[i]!);
+    return out;
+  }
+  throw new ModelFolderError('graph-unsupported', `logits have type ${tensor.type}; expected float32 or float16`);
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]!.trim();
+}

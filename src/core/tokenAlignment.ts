@@ -1,0 +1,176 @@
+/**
+ * Maps tokens back onto the exact UTF-16 ranges of the original text.
+ *
+ * `@huggingface/tokenizers` returns token pieces but no offsets, so we rebuild them: every
+ * token piece is turned into the bytes it stands for (byte-level alphabet, `<0xNN>` byte
+ * fallback, or its literal text), and that byte stream is walked side by side with the
+ * original text, one "unit" at a time. A unit is one code point (a lone surrogate counts as
+ * one, encoded like TextEncoder does, as U+FFFD), or a base character with its combining
+ * marks when the tokenizer's normalizer composes or decomposes them. Each unit is passed
+ * through the position-independent part of the tokenizer's normalization, so what we look
+ * for in the token stream is exactly what the tokenizer saw.
+ *
+ * Reporting rule for characters split across tokens (an emoji whose four UTF-8 bytes land
+ * in two byte-level tokens): the character belongs to the token that completes it, i.e.
+ * holds its last byte. A token made only of the leading bytes of a character gets an empty
+ * range `[s, s)` at that character's start. This keeps ranges in order, non-overlapping and
+ * tiling the text exactly, and it puts the colour of a character on the token whose
+ * probability finally decided it.
+ *
+ * Text the tokenizer dropped (whitespace stripped around special tokens, say) is given to
+ * the token before it; bytes the tokenizer added (a prepended `▁`) take no text at all.
+ */
+
+export interface TokenRanges {
+  /** UTF-16 start offset of each token in the original text. */
+  readonly starts: Int32Array;
+  /** UTF-16 end offset (exclusive) of each token; `ends[i] === starts[i + 1]`. */
+  readonly ends: Int32Array;
+  /**
+   * False when the token stream could not be matched to the text everywhere and part of
+   * the ranges was apportioned by position instead (never seen with supported tokenizers;
+   * kept so a surprise is visible rather than an exception).
+   */
+  readonly exact: boolean;
+}
+
+/** Text normalisation applied to one unit of text, independent of its position. */
+export type UnitNormalizer = (unit: string) => string;
+
+const encoder = new TextEncoder();
+
+/** Splits text into alignment units: code points, optionally with their combining marks. */
+export function splitUnits(text: string, groupCombiningMarks: boolean): string[] {
+  if (!groupCombiningMarks) return Array.from(text);
+  return text.match(/\P{M}\p{M}*|\p{M}+/gsu) ?? [];
+}
+
+/**
+ * Computes the character range of every token.
+ *
+ * @param text the original document text
+ * @param tokenBytes the bytes each token stands for, in order
+ * @param normalizeUnit the tokenizer's per-unit normalisation (identity when it has none)
+ * @param groupCombiningMarks whether combining marks must stay with their base character
+ */
+export function alignTokens(
+  text: string,
+  tokenBytes: readonly Uint8Array[],
+  normalizeUnit: UnitNormalizer | null,
+  groupCombiningMarks: boolean,
+): TokenRanges {
+  const tokenCount = tokenBytes.length;
+  const starts = new Int32Array(tokenCount);
+  const ends = new Int32Array(tokenCount);
+  if (tokenCount === 0) return { starts, ends, exact: text.length === 0 };
+
+  // The concatenated token stream and each token's byte offset in it.
+  const tokenByteStart = new Int32Array(tokenCount + 1);
+  let streamLength = 0;
+  for (let i = 0; i < tokenCount; i++) {
+    tokenByteStart[i] = streamLength;
+    streamLength += tokenBytes[i]!.length;
+  }
+  tokenByteStart[tokenCount] = streamLength;
+  const stream = new Uint8Array(streamLength);
+  for (let i = 0; i < tokenCount; i++) stream.set(tokenBytes[i]!, tokenByteStart[i]!);
+
+  // charAtByte[b]: the UTF-16 offset that byte position b of the stream maps to (round down
+  // to the start of the unit containing b). Filled while walking.
+  const charAtByte = new Int32Array(streamLength + 1);
+  const units = splitUnits(text, groupCombiningMarks);
+  const expected = (unit: string): Uint8Array => encoder.encode(normalizeUnit ? normalizeUnit(unit) : unit);
+
+  let exact = true;
+  let byte = 0;
+  let charOffset = 0;
+  let unitIndex = 0;
+  const advanceUnits = (count: number): void => {
+    for (let k = 0; k < count; k++) charOffset += units[unitIndex + k]!.length;
+    unitIndex += count;
+  };
+  const matchesAt = (bytes: Uint8Array, at: number): boolean => {
+    if (at + bytes.length > streamLength) return false;
+    for (let j = 0; j < bytes.length; j++) if (stream[at + j] !== bytes[j]) return false;
+    return true;
+  };
+  const expectedCache = new Map<string, Uint8Array>();
+  const expectedOf = (k: number): Uint8Array => {
+    const unit = units[k]!;
+    let bytes = expectedCache.get(unit);
+    if (!bytes) {
+      bytes = expected(unit);
+      if (expectedCache.size < 65536) expectedCache.set(unit, bytes);
+    }
+    return bytes;
+  };
+
+  while (unitIndex < units.length && byte < streamLength) {
+    const want = expectedOf(unitIndex);
+    if (want.length === 0) {
+      advanceUnits(1); // normalised away: its text joins the token before it
+      continue;
+    }
+    if (matchesAt(want, byte)) {
+      for (let j = 0; j < want.length; j++) charAtByte[byte + j] = charOffset;
+      byte += want.length;
+      advanceUnits(1);
+      continue;
+    }
+    // Resynchronise: skip a few stream bytes (added by the tokenizer) and/or a few units
+    // (dropped by it), preferring the smallest skip.
+    const resync = findResync(byte, unitIndex);
+    if (resync) {
+      for (let j = 0; j < resync.skipBytes; j++) charAtByte[byte + j] = charOffset;
+      byte += resync.skipBytes;
+      advanceUnits(resync.skipUnits);
+      continue;
+    }
+    exact = false;
+    break;
+  }
+
+  function findResync(atByte: number, atUnit: number): { skipBytes: number; skipUnits: number } | null {
+    const maxSkip = 8;
+    for (let total = 1; total <= maxSkip * 2; total++) {
+      for (let skipUnits = 0; skipUnits <= Math.min(total, maxSkip); skipUnits++) {
+        const skipBytes = total - skipUnits;
+        if (skipBytes > maxSkip || atUnit + skipUnits >= units.length) continue;
+        const next = expectedOf(atUnit + skipUnits);
+        if (next.length > 0 && matchesAt(next, atByte + skipBytes)) return { skipBytes, skipUnits };
+      }
+    }
+    return null;
+  }
+
+  if (byte < streamLength) {
+    // Unmatched tail: apportion the remaining text over the remaining bytes by position.
+    const remainingChars = text.length - charOffset;
+    const remainingBytes = streamLength - byte;
+    for (let b = byte; b < streamLength; b++) {
+      const offset = charOffset + Math.floor(((b - byte) * remainingChars) / remainingBytes);
+      charAtByte[b] = snapToCodePoint(text, offset);
+    }
+  }
+  // Text left after the last token (dropped by the tokenizer) goes to the last token.
+  charAtByte[streamLength] = text.length;
+
+  // Tokens tile the text: each ends where the next starts. The round-down rule and the
+  // skips keep offsets monotone; clamping guards the apportioned tail.
+  for (let i = 0; i < tokenCount; i++) {
+    const start = i === 0 ? 0 : charAtByte[tokenByteStart[i]!]!;
+    starts[i] = i === 0 ? 0 : Math.max(start, starts[i - 1]!);
+  }
+  for (let i = 0; i < tokenCount; i++) ends[i] = i + 1 < tokenCount ? starts[i + 1]! : text.length;
+  return { starts, ends, exact };
+}
+
+/** Moves an offset off the second half of a surrogate pair. */
+function snapToCodePoint(text: string, offset: number): number {
+  if (offset > 0 && offset < text.length) {
+    const code = text.charCodeAt(offset);
+    const before = text.charCodeAt(offset - 1);
+    if (code >= 0xdc00 && code <= 0xdfff && before >= 0xd800 && before <= 0xdbff) return offset - 1;
+  }
+  return offset;
+}
