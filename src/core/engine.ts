@@ -6,6 +6,7 @@
 import { analyseRow } from './distribution';
 import { ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
 import { OnnxCausalLm, type KvCache } from './onnxModel';
+import type { NextTokens } from './protocol';
 import { summarise, type DocumentSummary } from './summary';
 import { TextTokenizer, type TokenizedText } from './textTokenizer';
 
@@ -50,6 +51,12 @@ export interface ScoreOptions {
   readonly stride?: number;
   readonly cancellation?: Cancellation;
   readonly onProgress?: (scoredTokens: number, totalTokens: number) => void;
+  /**
+   * An earlier scoring of the same document with the same options. Tokens before the first
+   * token that differs keep their scores: a causal model's prediction for them cannot
+   * depend on anything after them.
+   */
+  readonly previous?: DocumentScores;
 }
 
 /** Every token of a document with its scores, in columns (cheap to copy between threads). */
@@ -70,6 +77,20 @@ export interface DocumentScores {
   readonly topProbs: Float32Array;
   readonly exactOffsets: boolean;
   readonly summary: DocumentSummary;
+  /** Leading tokens whose scores were taken from `ScoreOptions.previous`. */
+  readonly reusedTokens: number;
+  /** The window layout used, so a later re-scoring can tell whether it may reuse this. */
+  readonly windowSize: number;
+  readonly stride: number;
+}
+
+/** Where a search over continuations stands (see `LanguageModel.step`). */
+export interface ContinuationState {
+  /** Every id run so far, BOS included. */
+  readonly ids: readonly number[];
+  readonly cache: KvCache | null;
+  /** ln P(next token = i) for every id i of the logits row. */
+  readonly nextLogprobs: Float32Array;
 }
 
 export const DEFAULT_TOP_K = 10;
@@ -140,8 +161,23 @@ export class LanguageModel {
     const stride = Math.max(1, Math.min(options.stride ?? Math.floor(window / 2), docPerWindow));
     const displayable = this.tokenizer.vocabSize;
 
+    const reusable = options.previous && options.previous.topK === k && options.previous.windowSize === window && options.previous.stride === stride
+      ? options.previous
+      : undefined;
+    const reused = reusable ? commonPrefixLength(reusable, tokens) : 0;
+    if (reusable && reused > 0) {
+      logprobs.set(reusable.logprobs.subarray(0, reused));
+      ranks.set(reusable.ranks.subarray(0, reused));
+      entropies.set(reusable.entropies.subarray(0, reused));
+      topIds.set(reusable.topIds.subarray(0, reused * k));
+      topProbs.set(reusable.topProbs.subarray(0, reused * k));
+    }
+    // Windows sit on a fixed grid (starts 0, stride, 2*stride...), so a token is scored by
+    // the same window whatever follows it; resume at the first window that scores the
+    // first changed token.
     let start = 0;
-    let scoredUpTo = 0; // document tokens before this index are done
+    while (start + docPerWindow < n && start + docPerWindow <= reused) start += stride;
+    let scoredUpTo = reused; // document tokens before this index are done
     while (scoredUpTo < n) {
       if (options.cancellation?.isCancelled) throw new CancelledError();
       const end = Math.min(start + docPerWindow, n);
@@ -176,6 +212,9 @@ export class LanguageModel {
       topProbs,
       exactOffsets: tokens.exactOffsets,
       summary: summarise(logprobs, text),
+      reusedTokens: reused,
+      windowSize: window,
+      stride,
     };
   }
 
@@ -208,6 +247,63 @@ export class LanguageModel {
     return out;
   }
 
+  /**
+   * The distribution of the token that follows `context` (conditioned on at most one
+   * window of it, plus BOS).
+   */
+  async predictNext(context: string, topK: number): Promise<NextTokens> {
+    this.assertUsable();
+    const ids = this.tokenizer.encode(context).ids;
+    const bos = this.info.bosTokenId;
+    const room = bos === null ? this.info.windowSize : this.info.windowSize - 1;
+    const tail = Array.from(ids.subarray(Math.max(0, ids.length - room)));
+    const sequence = bos === null ? tail : [bos, ...tail];
+    if (sequence.length === 0) return { candidates: [], entropyBits: NaN };
+    const { logits, logitsWidth } = await this.graph.forward(sequence, null, false);
+    const topIds = new Int32Array(topK);
+    const topProbs = new Float32Array(topK);
+    const row = (sequence.length - 1) * logitsWidth;
+    const stats = analyseRow(logits, row, logitsWidth, -1, this.tokenizer.vocabSize, topIds, topProbs, 0, topK);
+    const candidates = [];
+    for (let j = 0; j < topK && topIds[j]! >= 0; j++) {
+      candidates.push({ id: topIds[j]!, text: this.tokenizer.displayText(topIds[j]!), prob: topProbs[j]! });
+    }
+    return { candidates, entropyBits: stats.entropyBits };
+  }
+
+  /**
+   * Low-level step for searches over continuations (the next-word beam): runs `ids` after
+   * `state` (null = start of text, BOS added when the model has one) and returns the
+   * log-probabilities of the next token after the last id, plus the state to continue from.
+   * Without a key/value cache the state holds the ids and each step re-runs them.
+   */
+  async step(state: ContinuationState | null, ids: readonly number[]): Promise<ContinuationState> {
+    this.assertUsable();
+    const bos = this.info.bosTokenId;
+    const prefix = state ? state.ids : bos === null ? [] : [bos];
+    const all = [...prefix, ...ids];
+    if (all.length === 0) throw new Error('Nothing to condition on: the model has no BOS token and the context is empty');
+    let logits: Float32Array;
+    let width: number;
+    let cache: KvCache | null = null;
+    if (state?.cache && this.graph.hasCache) {
+      const result = await this.graph.forward(ids, state.cache, true);
+      ({ logits, logitsWidth: width, cache } = result);
+    } else {
+      const result = await this.graph.forward(all, null, this.graph.hasCache);
+      ({ logits, logitsWidth: width, cache } = result);
+    }
+    const last = logits.subarray(logits.length - width);
+    let max = -Infinity;
+    for (let i = 0; i < width; i++) if (last[i]! > max) max = last[i]!;
+    let sum = 0;
+    for (let i = 0; i < width; i++) sum += Math.exp(last[i]! - max);
+    const logZ = max + Math.log(sum);
+    const nextLogprobs = new Float32Array(width);
+    for (let i = 0; i < width; i++) nextLogprobs[i] = last[i]! - logZ;
+    return { ids: all, cache, nextLogprobs };
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -217,6 +313,14 @@ export class LanguageModel {
   private assertUsable(): void {
     if (this.disposed) throw new Error('The model was unloaded');
   }
+}
+
+/** Leading tokens identical in id and position in both tokenizations. */
+function commonPrefixLength(previous: DocumentScores, tokens: TokenizedText): number {
+  const limit = Math.min(previous.tokenCount, tokens.ids.length);
+  let i = 0;
+  while (i < limit && previous.ids[i] === tokens.ids[i] && previous.starts[i] === tokens.starts[i] && previous.ends[i] === tokens.ends[i]) i++;
+  return i;
 }
 
 function resolveBos(folder: ModelFolder, tokenizer: TextTokenizer): number | null {

@@ -167,3 +167,12 @@ function modelName(config: Record<string, unknown>, path: string): string {
   if (typeof nameOrPath === 'string' && nameOrPath.trim() !== '' && !nameOrPath.startsWith('/')) return nameOrPath;
   return basename(path.replace(/[\\/]+$/, '')) || path;
 }
+
+/**
+ * The model used when the user names none: the trained default model shipped with the
+ * extension, or the tiny test model in a checkout where the default was not built.
+ */
+export function bundledModelPath(extensionRoot: string): string {
+  const trained = join(extensionRoot, 'models', 'default');
+  return existsSync(join(trained, 'config.json')) ? trained : join(extensionRoot, 'models', 'tiny');
+}

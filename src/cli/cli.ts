@@ -1,0 +1,101 @@
+/**
+ * `surprisal-lens score <file> [--model <dir>] [--top-k N] [--json]`: scores a file with the
+ * same engine the extension uses. Errors a user can fix exit with code 2 and one line.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LanguageModel, type DocumentScores } from '../core/engine';
+import { bundledModelPath, ModelFolderError } from '../core/modelFolder';
+import { tokenView, visibleToken, type TokenView } from '../core/tokenView';
+
+const USAGE = 'usage: surprisal-lens score <file> [--model <dir>] [--top-k N] [--json] [--threads N]';
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      'top-k': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const [command, file, ...rest] = positionals;
+  if (command !== 'score' || !file || rest.length > 0) throw new UsageError(USAGE);
+  const topK = parsePositiveInt(values['top-k'] ?? '10', '--top-k');
+  const threads = values.threads === undefined ? 2 : parsePositiveInt(values.threads, '--threads');
+  const path = resolve(file);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`File not found: ${file}`);
+  const text = readFileSync(path, 'utf8');
+  const modelPath = resolve(values.model ?? bundledModelPath(resolve(__dirname, '..')));
+
+  const model = await LanguageModel.load(modelPath, { threads });
+  try {
+    const scores = await model.score(text, { topK });
+    const tokenTexts = (id: number) => model.tokenizer.displayText(id);
+    const tokens = Array.from({ length: scores.tokenCount }, (_, i) => tokenView(scores, i, text, tokenTexts));
+    if (values.json) {
+      const output = {
+        model: { name: model.info.name, path: model.info.path, vocabSize: model.info.vocabSize, contextLength: model.info.contextLength },
+        tokens,
+        summary: { ...scores.summary, tokens: scores.tokenCount, exactOffsets: scores.exactOffsets },
+      };
+      process.stdout.write(`${JSON.stringify(output, jsonNumber)}\n`);
+    } else {
+      process.stdout.write(table(file, model.info.name, tokens, scores));
+    }
+  } finally {
+    await model.dispose();
+  }
+  return 0;
+}
+
+function parsePositiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError(`${flag} must be an integer from 1 to 1000, got ${value}`);
+  return n;
+}
+
+/** NaN and infinities are not JSON; they never occur in scored tokens, but stay safe. */
+function jsonNumber(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? null : value;
+}
+
+function table(file: string, modelName: string, tokens: TokenView[], scores: DocumentScores): string {
+  const lines: string[] = [];
+  const pad = (s: string, n: number) => (s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length));
+  const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+  lines.push(`${file}: ${tokens.length} tokens, model ${modelName}`);
+  lines.push(`${lpad('#', 6)}  ${pad('token', 18)} ${lpad('range', 13)} ${lpad('prob', 8)} ${lpad('bits', 6)} ${lpad('rank', 6)} ${lpad('H', 5)}  top alternatives`);
+  for (const t of tokens) {
+    const top = t.top.slice(0, 3).map((a) => `${visibleToken(a.text)} ${(a.prob * 100).toFixed(1)}%`).join(', ');
+    lines.push(
+      `${lpad(String(t.index), 6)}  ${pad(visibleToken(t.text), 18)} ${lpad(`${t.start}-${t.end}`, 13)} ${lpad(t.prob === null ? '-' : `${(t.prob * 100).toFixed(2)}%`, 8)} ${lpad(t.surprisal === null ? '-' : t.surprisal.toFixed(2), 6)} ${lpad(t.rank === null ? '-' : String(t.rank), 6)} ${lpad(t.entropy === null ? '-' : t.entropy.toFixed(2), 5)}  ${top}`,
+    );
+  }
+  const s = scores.summary;
+  lines.push('');
+  lines.push(`scored tokens ${s.scoredTokens}, mean surprisal ${s.meanSurprisal.toFixed(3)} bits, perplexity ${s.perplexity.toFixed(2)}, ${s.bitsPerByte.toFixed(3)} bits/byte`);
+  return `${lines.join('\n')}\n`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || error instanceof ModelFolderError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`surprisal-lens: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`surprisal-lens: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

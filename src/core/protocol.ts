@@ -1,0 +1,120 @@
+/**
+ * Messages between the extension host and the inference worker. One discriminated union per
+ * direction; replies carry the id of the request they answer.
+ */
+import type { DocumentScores, ModelInfo } from './engine';
+import type { ModelFolderErrorCode } from './modelFolder';
+
+export interface LoadSettings {
+  readonly modelPath: string;
+  readonly threads: number;
+  readonly maxWindow: number;
+}
+
+export interface ScoreSettings {
+  readonly topK: number;
+  /** 0 = the model's window. */
+  readonly windowSize: number;
+  /** 0 = half the window. */
+  readonly stride: number;
+}
+
+export interface LoadRequest {
+  readonly type: 'load';
+  readonly id: number;
+  readonly settings: LoadSettings;
+}
+
+export interface ScoreRequest {
+  readonly type: 'score';
+  readonly id: number;
+  /** Identifies the document, so the worker can reuse the previous scoring of it. */
+  readonly documentKey: string;
+  readonly version: number;
+  readonly text: string;
+  readonly settings: ScoreSettings;
+}
+
+export interface NextTokensRequest {
+  readonly type: 'nextTokens';
+  readonly id: number;
+  /** The text before the cursor. */
+  readonly context: string;
+  readonly topK: number;
+}
+
+export interface CancelRequest {
+  readonly type: 'cancel';
+  /** The id of the request to abandon. */
+  readonly id: number;
+}
+
+export interface ForgetRequest {
+  readonly type: 'forget';
+  readonly id: number;
+  readonly documentKey: string;
+}
+
+export type ToWorker = LoadRequest | ScoreRequest | NextTokensRequest | CancelRequest | ForgetRequest;
+
+export interface ModelLoaded {
+  readonly info: ModelInfo;
+  /** How every token id reads on its own, for hovers and panels. */
+  readonly tokenTexts: string[];
+}
+
+export interface ScoredDocument {
+  readonly documentKey: string;
+  readonly version: number;
+  readonly scores: DocumentScores;
+  /** Tokens whose scores were kept from the previous version (0 for a fresh scoring). */
+  readonly reusedTokens: number;
+  readonly elapsedMs: number;
+}
+
+export interface NextTokenCandidate {
+  readonly id: number;
+  readonly text: string;
+  readonly prob: number;
+}
+
+export interface NextTokens {
+  readonly candidates: NextTokenCandidate[];
+  readonly entropyBits: number;
+}
+
+export interface WorkerErrorInfo {
+  /** A model-folder problem code, `cancelled`, or `internal`. */
+  readonly code: ModelFolderErrorCode | 'cancelled' | 'no-model' | 'internal';
+  readonly message: string;
+}
+
+export type Reply =
+  | { readonly type: 'loaded'; readonly id: number; readonly result: ModelLoaded }
+  | { readonly type: 'scored'; readonly id: number; readonly result: ScoredDocument }
+  | { readonly type: 'nextTokens'; readonly id: number; readonly result: NextTokens }
+  | { readonly type: 'done'; readonly id: number };
+
+export interface ProgressMessage {
+  readonly type: 'progress';
+  readonly id: number;
+  readonly scoredTokens: number;
+  readonly totalTokens: number;
+}
+
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly id: number;
+  readonly error: WorkerErrorInfo;
+}
+
+export type FromWorker = Reply | ProgressMessage | ErrorMessage;
+
+/** The result type each request is answered with. */
+export interface ResultOf {
+  load: ModelLoaded;
+  score: ScoredDocument;
+  nextTokens: NextTokens;
+  cancel: void;
+  forget: void;
+}

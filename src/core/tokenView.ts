@@ -1,0 +1,78 @@
+/**
+ * Turning scores into the per-token view shared by the CLI's JSON, the hover and the
+ * panel: plain objects built on demand from the columns.
+ */
+import type { DocumentScores } from './engine';
+
+export interface Alternative {
+  readonly id: number;
+  readonly text: string;
+  readonly prob: number;
+}
+
+export interface TokenView {
+  readonly index: number;
+  readonly id: number;
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  /** null when the token is unscored (first token of a model without BOS). */
+  readonly logprob: number | null;
+  readonly prob: number | null;
+  readonly surprisal: number | null;
+  readonly rank: number | null;
+  readonly entropy: number | null;
+  readonly top: Alternative[];
+}
+
+export function tokenView(scores: DocumentScores, index: number, text: string, tokenTexts: (id: number) => string): TokenView {
+  const logprob = scores.logprobs[index]!;
+  const scored = !Number.isNaN(logprob);
+  const top: Alternative[] = [];
+  for (let j = 0; j < scores.topK; j++) {
+    const id = scores.topIds[index * scores.topK + j]!;
+    if (id < 0) break;
+    top.push({ id, text: tokenTexts(id), prob: scores.topProbs[index * scores.topK + j]! });
+  }
+  const start = scores.starts[index]!;
+  const end = scores.ends[index]!;
+  return {
+    index,
+    id: scores.ids[index]!,
+    text: start < end ? text.slice(start, end) : tokenTexts(scores.ids[index]!),
+    start,
+    end,
+    logprob: scored ? logprob : null,
+    prob: scored ? Math.exp(logprob) : null,
+    surprisal: scored ? -logprob / Math.LN2 : null,
+    rank: scored ? scores.ranks[index]! : null,
+    entropy: scored ? scores.entropies[index]! : null,
+    top,
+  };
+}
+
+/**
+ * The token whose range contains `offset` (binary search); undefined at the end of the
+ * text. Tokens with empty ranges (leading bytes of a split character) contain no offset.
+ */
+export function tokenAt(scores: DocumentScores, offset: number): number | undefined {
+  let low = 0;
+  let high = scores.tokenCount - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if (scores.ends[mid]! <= offset) low = mid + 1;
+    else if (scores.starts[mid]! > offset) high = mid - 1;
+    else return mid;
+  }
+  return undefined;
+}
+
+/** Makes whitespace and control characters visible in a token shown on its own. */
+export function visibleToken(text: string): string {
+  return text
+    .replace(/\r\n/g, '\u23CE')
+    .replace(/[\r\n]/g, '\u23CE')
+    .replace(/\t/g, '\u2192')
+    .replace(/ /g, '\u00B7')
+    .replace(/[\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\u2060-\u2064\uFEFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,0 +1,142 @@
+/**
+ * The host side of the inference worker: typed requests matched to replies by id, progress,
+ * cancellation, and a fresh worker when the old one dies. No `vscode` import, so it is
+ * tested directly.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, ResultOf, ToWorker, WorkerErrorInfo } from './protocol';
+
+/** Structurally compatible with `vscode.CancellationToken`. */
+export interface CancellationSignal {
+  readonly isCancellationRequested: boolean;
+  onCancellationRequested(listener: () => void): { dispose(): void };
+}
+
+export class WorkerRequestError extends Error {
+  constructor(readonly info: WorkerErrorInfo) {
+    super(info.message);
+    this.name = 'WorkerRequestError';
+  }
+  get cancelled(): boolean {
+    return this.info.code === 'cancelled';
+  }
+}
+
+type RequestOf<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'>;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  onProgress?: (scored: number, total: number) => void;
+}
+
+export interface WorkerClientOptions {
+  /** Called when the worker exits unexpectedly (after pending requests were failed). */
+  readonly onCrash?: (reason: string) => void;
+  /** Resource limits for the worker's V8 heap. */
+  readonly resourceLimits?: { maxOldGenerationSizeMb?: number };
+}
+
+export class WorkerClient {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private disposed = false;
+
+  constructor(
+    private readonly workerPath: string,
+    private readonly options: WorkerClientOptions = {},
+  ) {}
+
+  /** Whether a worker thread is currently running. */
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
+  request<T extends 'load' | 'score' | 'nextTokens' | 'forget'>(
+    message: RequestOf<T>,
+    signal?: CancellationSignal,
+    onProgress?: (scored: number, total: number) => void,
+  ): Promise<ResultOf[T]> {
+    if (this.disposed) return Promise.reject(new WorkerRequestError({ code: 'internal', message: 'The inference worker was shut down' }));
+    if (signal?.isCancellationRequested) return Promise.reject(new WorkerRequestError({ code: 'cancelled', message: 'Cancelled' }));
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise<ResultOf[T]>((resolve, reject) => {
+      const subscription = signal?.onCancellationRequested(() => worker.postMessage({ type: 'cancel', id } satisfies ToWorker));
+      const settle = () => subscription?.dispose();
+      this.pending.set(id, {
+        resolve: (value) => {
+          settle();
+          resolve(value as ResultOf[T]);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+        onProgress,
+      });
+      worker.postMessage({ ...message, id } as ToWorker);
+    });
+  }
+
+  /** Stops the worker (a later request starts a new one). Pending requests fail. */
+  async terminate(reason = 'The inference worker was stopped'): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    this.failAll(reason);
+    if (worker) {
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.terminate('The inference worker was shut down');
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.workerPath, {
+      ...(this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {}),
+    });
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (error) => {
+      // An uncaught exception in the worker; 'exit' follows and does the recovery.
+      this.lastError = error.message;
+    });
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      const reason = `The inference worker stopped unexpectedly (exit code ${code}${this.lastError ? `: ${this.lastError}` : ''})`;
+      this.lastError = undefined;
+      this.failAll(reason);
+      if (!this.disposed) this.options.onCrash?.(reason);
+    });
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private lastError: string | undefined;
+
+  private onMessage(message: FromWorker): void {
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    if (message.type === 'progress') {
+      pending.onProgress?.(message.scoredTokens, message.totalTokens);
+      return;
+    }
+    this.pending.delete(message.id);
+    if (message.type === 'error') pending.reject(new WorkerRequestError(message.error));
+    else if (message.type === 'done') pending.resolve(undefined);
+    else pending.resolve(message.result);
+  }
+
+  private failAll(reason: string): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(new WorkerRequestError({ code: 'internal', message: reason }));
+  }
+}

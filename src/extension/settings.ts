@@ -1,0 +1,68 @@
+/** One typed, read-only view of the extension's settings. */
+import * as vscode from 'vscode';
+
+export const SECTION = 'surprisalLens';
+
+export type ColorMode = 'surprisal' | 'rank';
+
+export interface Settings {
+  /** Absolute model folder, or '' for the bundled model. Machine-scoped. */
+  readonly modelPath: string;
+  readonly threads: number;
+  readonly maxWindow: number;
+  readonly windowSize: number;
+  readonly stride: number;
+  readonly topK: number;
+  readonly debounceMs: number;
+  readonly maxDocumentLength: number;
+  readonly colorMode: ColorMode;
+  /** Upper edges of the rank buckets (GLTR: 10, 100, 1000). */
+  readonly rankThresholds: readonly [number, number, number];
+  /** Surprisal (bits) at which the colour scale tops out. */
+  readonly maxSurprisalBits: number;
+  readonly surprisingThresholdBits: number;
+  readonly diagnosticsEnabled: boolean;
+  readonly enabledLanguages: readonly string[];
+  readonly excludedLanguages: readonly string[];
+}
+
+/** Keys whose change needs the model reloaded. */
+export const MODEL_KEYS = ['modelPath', 'threads', 'maxWindow'] as const;
+/** Keys whose change invalidates existing scores. */
+export const SCORING_KEYS = ['windowSize', 'stride', 'topK'] as const;
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const int = (key: string, fallback: number, min: number, max: number) => {
+    const value = c.get<number>(key, fallback);
+    return Number.isFinite(value) ? Math.min(max, Math.max(min, Math.round(value))) : fallback;
+  };
+  const thresholds = c.get<number[]>('heatmap.rankThresholds', [10, 100, 1000]);
+  const sorted = Array.isArray(thresholds) && thresholds.length === 3 && thresholds.every((t) => Number.isFinite(t) && t >= 1)
+    ? ([...thresholds].sort((a, b) => a - b) as [number, number, number])
+    : ([10, 100, 1000] as [number, number, number]);
+  // Machine scope means workspace values are ignored by VS Code; read the global value
+  // explicitly anyway so a hostile workspace can never redirect the model.
+  const modelPath = c.inspect<string>('modelPath')?.globalValue ?? '';
+  return {
+    modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
+    threads: int('threads', 2, 1, 64),
+    maxWindow: int('maxWindow', 1024, 16, 131072),
+    windowSize: int('windowSize', 0, 0, 131072),
+    stride: int('stride', 0, 0, 131072),
+    topK: int('topK', 10, 1, 50),
+    debounceMs: int('debounceMs', 300, 0, 10000),
+    maxDocumentLength: int('maxDocumentLength', 300000, 1000, 50_000_000),
+    colorMode: c.get<string>('heatmap.colorMode') === 'rank' ? 'rank' : 'surprisal',
+    rankThresholds: sorted,
+    maxSurprisalBits: Math.max(1, c.get<number>('heatmap.maxSurprisalBits', 16)),
+    surprisingThresholdBits: Math.max(0, c.get<number>('surprisingThresholdBits', 10)),
+    diagnosticsEnabled: c.get<boolean>('diagnostics.enabled', false),
+    enabledLanguages: c.get<string[]>('enabledLanguages', ['*']),
+    excludedLanguages: c.get<string[]>('excludedLanguages', []),
+  };
+}
+
+export function affects(event: vscode.ConfigurationChangeEvent, keys: readonly string[]): boolean {
+  return keys.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
+}

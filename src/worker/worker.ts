@@ -1,0 +1,114 @@
+/**
+ * The inference worker: owns the model, so tokenization and ONNX runs never touch the
+ * extension host's thread. Requests run one at a time in arrival order; the host cancels
+ * what it no longer needs.
+ */
+import { parentPort } from 'node:worker_threads';
+import { CancelledError, LanguageModel, type DocumentScores } from '../core/engine';
+import { ModelFolderError } from '../core/modelFolder';
+import type { FromWorker, ToWorker, WorkerErrorInfo } from '../core/protocol';
+
+const port = parentPort;
+if (!port) throw new Error('worker.js must run in a worker thread');
+
+/** How many documents' last scorings are kept for incremental re-scoring. */
+const REMEMBERED_DOCUMENTS = 16;
+
+let model: LanguageModel | null = null;
+const lastScores = new Map<string, DocumentScores>();
+const pending = new Set<number>();
+const cancelled = new Set<number>();
+let queue: Promise<void> = Promise.resolve();
+
+function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+function errorInfo(error: unknown): WorkerErrorInfo {
+  if (error instanceof ModelFolderError) return { code: error.code, message: error.message };
+  if (error instanceof CancelledError) return { code: 'cancelled', message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'internal', message: message.split('\n')[0]! };
+}
+
+function requireModel(): LanguageModel {
+  if (!model) throw Object.assign(new Error('No model is loaded'), { code: 'no-model' });
+  return model;
+}
+
+async function handle(message: ToWorker): Promise<void> {
+  switch (message.type) {
+    case 'load': {
+      const previous = model;
+      model = null;
+      lastScores.clear();
+      await previous?.dispose();
+      const loaded = await LanguageModel.load(message.settings.modelPath, {
+        threads: message.settings.threads,
+        maxWindow: message.settings.maxWindow,
+      });
+      model = loaded;
+      send({ type: 'loaded', id: message.id, result: { info: loaded.info, tokenTexts: loaded.tokenizer.displayTable() } });
+      return;
+    }
+    case 'score': {
+      const current = requireModel();
+      const started = performance.now();
+      const { settings } = message;
+      const scores = await current.score(message.text, {
+        topK: settings.topK,
+        ...(settings.windowSize > 0 ? { windowSize: settings.windowSize } : {}),
+        ...(settings.stride > 0 ? { stride: settings.stride } : {}),
+        previous: lastScores.get(message.documentKey),
+        cancellation: { get isCancelled() { return cancelled.has(message.id); } },
+        onProgress: (scoredTokens, totalTokens) => send({ type: 'progress', id: message.id, scoredTokens, totalTokens }),
+      });
+      lastScores.delete(message.documentKey);
+      lastScores.set(message.documentKey, scores);
+      while (lastScores.size > REMEMBERED_DOCUMENTS) lastScores.delete(lastScores.keys().next().value!);
+      // The arrays stay here for the next incremental scoring, so they are copied, not moved.
+      send({
+        type: 'scored',
+        id: message.id,
+        result: { documentKey: message.documentKey, version: message.version, scores, reusedTokens: scores.reusedTokens, elapsedMs: performance.now() - started },
+      });
+      return;
+    }
+    case 'nextTokens': {
+      const current = requireModel();
+      const result = await current.predictNext(message.context, message.topK);
+      send({ type: 'nextTokens', id: message.id, result });
+      return;
+    }
+    case 'forget':
+      lastScores.delete(message.documentKey);
+      send({ type: 'done', id: message.id });
+      return;
+    case 'cancel':
+      return; // handled on arrival
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'cancel') {
+    if (pending.has(message.id)) cancelled.add(message.id);
+    return;
+  }
+  pending.add(message.id);
+  const run = async () => {
+    try {
+      if (cancelled.has(message.id)) throw new CancelledError();
+      await handle(message);
+    } catch (error) {
+      const info = (error as { code?: string }).code === 'no-model'
+        ? { code: 'no-model' as const, message: (error as Error).message }
+        : errorInfo(error);
+      send({ type: 'error', id: message.id, error: info });
+    } finally {
+      pending.delete(message.id);
+      cancelled.delete(message.id);
+    }
+  };
+  // One request at a time, in order: a load finishes before the scoring queued after it.
+  queue = queue.then(run);
+});
