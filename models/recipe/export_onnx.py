@@ -57,7 +57,7 @@ def export(model: GPT2, path: str, opset: int = 17) -> None:
         torch.onnx.export(
             _Wrapper(model), (input_ids, attention_mask, position_ids, *past), path,
             input_names=in_names, output_names=out_names, dynamic_axes=dyn,
-            opset_version=opset, do_constant_folding=True,
+            opset_version=opset, do_constant_folding=False,  # keep weights as named initializers, no transposed copies
         )
     import onnx
     m = onnx.load(path)
