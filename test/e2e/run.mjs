@@ -1,0 +1,215 @@
+#!/usr/bin/env node
+// Real-editor tests: `npm run test:e2e [-- options]`.
+//
+// Installs (once, into .vscode-test/) a pinned code-server, builds the extension, starts a
+// throwaway server on 127.0.0.1 whose every folder lives in a run folder under the OS temp
+// dir, and runs
+//   - the extension-host suite (test/integration, the @vscode/test-electron run() contract)
+//   - the UI suite (test/e2e/ui.mjs: Debian Chromium driven by playwright-core)
+// then stops everything it started by process group. Exit code 0 only if every suite passed.
+//
+// Options (environment variables in brackets):
+//   --newest          VS Code 1.139 (code-server 4.139.1 on Node 24) instead of 1.99 [SURPRISAL_E2E_VSCODE=newest]
+//   --all-versions    run on both, oldest first                           [SURPRISAL_E2E_VSCODE=all]
+//   --vsix            package with vsce, install the VSIX into a fresh server and run the UI suite against it
+//   --suite=NAME      integration | ui | all (default all)                [SURPRISAL_E2E_SUITE]
+//   --grep=REGEX      only tests whose name matches                      [SURPRISAL_E2E_GREP]
+//   --no-build        skip `npm run build`
+//   --keep            keep the run folder even when everything passed
+//   --extension=DIR   extension folder to test (default: the repository root)
+//   --install-only    install code-server (and Node) and stop
+// Also: SURPRISAL_E2E_CHROMIUM (default /usr/bin/chromium), SURPRISAL_E2E_HEADED=1.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { launchBrowser } from './lib/browser.mjs';
+import { ensureCodeServer, ensureDebianPackages, TARGETS } from './lib/install.mjs';
+import { runIntegrationSuite } from './lib/integration.mjs';
+import { installVsix, isolatedEnv, makeRunDir, startServer } from './lib/server.mjs';
+import { copyDir, log, repoRoot, resultsRoot, rmrf, run, tail } from './lib/util.mjs';
+import { runUiSuite } from './ui.mjs';
+
+function parseArgs(argv) {
+  const opts = {
+    versions: (process.env.SURPRISAL_E2E_VSCODE || 'min').split(',').map((s) => s.trim()),
+    suite: process.env.SURPRISAL_E2E_SUITE || 'all',
+    grep: process.env.SURPRISAL_E2E_GREP || '',
+    vsix: false,
+    build: true,
+    keep: false,
+    installOnly: false,
+    extension: repoRoot,
+  };
+  for (const arg of argv) {
+    const [key, value] = arg.split(/=(.*)/s);
+    if (key === '--newest') opts.versions = ['newest'];
+    else if (key === '--min' || key === '--oldest') opts.versions = ['min'];
+    else if (key === '--all-versions') opts.versions = ['min', 'newest'];
+    else if (key === '--vsix') opts.vsix = true;
+    else if (key === '--suite') opts.suite = value;
+    else if (key === '--grep') opts.grep = value;
+    else if (key === '--no-build') opts.build = false;
+    else if (key === '--keep') opts.keep = true;
+    else if (key === '--install-only') opts.installOnly = true;
+    else if (key === '--extension') opts.extension = path.resolve(value);
+    else if (key === '--help' || key === '-h') {
+      console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).join('\n'));
+      process.exit(0);
+    } else throw new Error(`unknown option ${arg} (see --help)`);
+  }
+  if (opts.versions.includes('all')) opts.versions = ['min', 'newest'];
+  for (const v of opts.versions) if (!TARGETS[v]) throw new Error(`unknown VS Code target "${v}" (min, newest, all)`);
+  if (!['all', 'integration', 'ui'].includes(opts.suite)) throw new Error(`unknown suite "${opts.suite}"`);
+  if (opts.vsix && opts.suite === 'integration') throw new Error('--vsix runs the UI suite (the extension-host suite needs a development extension)');
+  return opts;
+}
+
+async function build(opts) {
+  if (!opts.build) return;
+  log('npm run build');
+  const res = await run('npm', ['run', 'build', '--silent'], { cwd: opts.extension, prefix: '  build| ' });
+  if (res.code !== 0) throw new Error(`npm run build failed (exit ${res.code})`);
+  const pkg = JSON.parse(fs.readFileSync(path.join(opts.extension, 'package.json'), 'utf8'));
+  const main = path.join(opts.extension, pkg.main ?? 'dist/extension.js');
+  if (!fs.existsSync(main)) throw new Error(`build did not produce ${main} (package.json "main")`);
+}
+
+/** `vsce package` into the OS temp folder; returns { file, bytes, seconds }. */
+async function packageVsix(opts) {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'surprisal-vsix-'));
+  const file = path.join(outDir, 'surprisal-lens.vsix');
+  log(`packaging ${path.relative(process.cwd(), opts.extension) || '.'} with vsce → ${file}`);
+  const start = Date.now();
+  const res = await run('npx', ['--no-install', 'vsce', 'package', '--out', file, '--allow-missing-repository', '--skip-license'], {
+    cwd: opts.extension,
+    prefix: '  vsce| ',
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+    timeout: 5 * 60_000,
+  });
+  if (res.code !== 0 || !fs.existsSync(file)) {
+    throw new Error(`vsce package failed (exit ${res.code}) on Node ${process.version}:\n${res.output.split('\n').slice(-25).join('\n')}`);
+  }
+  const bytes = fs.statSync(file).size;
+  log(`VSIX ${(bytes / 1024 / 1024).toFixed(2)} MiB (${bytes} bytes) in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  return { file, dir: outDir, bytes, seconds: (Date.now() - start) / 1000 };
+}
+
+function findFiles(dir, pattern, out = []) {
+  let entries = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) findFiles(p, pattern, out);
+    else if (pattern.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+/** One VS Code version: fresh run folder and server, then the suites. */
+async function runOnTarget(target, opts, vsix) {
+  const cs = await ensureCodeServer(target);
+  const label = `${target.name}${vsix ? '-vsix' : ''}`;
+  const runDir = makeRunDir(label);
+  const shots = path.join(resultsRoot, label);
+  rmrf(shots);
+  fs.mkdirSync(shots, { recursive: true });
+  log(`run folder ${runDir}`);
+  const outcome = { target: target.name, vscode: cs.vscode, codeServer: cs.version, label, runDir, shots, suites: [] };
+  const env = isolatedEnv(runDir, {
+    SURPRISAL_E2E_RESULTS: path.join(runDir, 'integration-results.json'),
+    ...(opts.grep ? { SURPRISAL_E2E_GREP: opts.grep } : {}),
+  });
+  let server;
+  let context;
+  try {
+    if (vsix) await installVsix(cs, runDir, vsix.file, env);
+    server = await startServer(cs, runDir, { env });
+    outcome.serverLog = server.logPath;
+    context = await launchBrowser(runDir);
+    if ((opts.suite === 'all' || opts.suite === 'integration') && !vsix) {
+      const folder = path.join(runDir, 'ws-integration');
+      copyDir(path.join(repoRoot, 'test', 'e2e', 'workspace'), folder);
+      const r = await runIntegrationSuite({ context, server, folder, extensionPath: opts.extension, resultsFile: path.join(runDir, 'integration-results.json') });
+      outcome.suites.push(r);
+    }
+    if (opts.suite === 'all' || opts.suite === 'ui') {
+      const folder = path.join(runDir, 'ws-ui');
+      copyDir(path.join(repoRoot, 'test', 'e2e', 'workspace'), folder);
+      const r = await runUiSuite({ context, server, folder, extensionPath: vsix ? null : opts.extension, shots, grep: opts.grep, smoke: Boolean(vsix) });
+      outcome.suites.push(r);
+    }
+  } catch (err) {
+    outcome.suites.push({ name: 'harness', passed: false, error: err.stack || String(err) });
+  } finally {
+    if (context) await context.close().catch(() => {});
+    if (server) await server.stop();
+  }
+  outcome.passed = outcome.suites.length > 0 && outcome.suites.every((s) => s.passed);
+  outcome.extensionHostLogs = findFiles(path.join(runDir, 'user-data', 'logs'), /exthost|remoteagent|Surprisal/i).concat(
+    findFiles(path.join(runDir, 'server-data'), /exthost|remoteagent/i),
+  );
+  return outcome;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const t0 = Date.now();
+  await ensureDebianPackages({ forInstall: false });
+  if (opts.installOnly) {
+    for (const v of opts.versions) {
+      const cs = await ensureCodeServer(TARGETS[v]);
+      log(`code-server ${cs.version} ready (${cs.root})`);
+    }
+    return 0;
+  }
+  // Install first (may take minutes), then build: the build is what changes between runs.
+  for (const v of opts.versions) await ensureCodeServer(TARGETS[v]);
+  await build(opts);
+  let vsix = null;
+  if (opts.vsix) vsix = await packageVsix(opts);
+
+  const outcomes = [];
+  try {
+    for (const v of opts.versions) outcomes.push(await runOnTarget(TARGETS[v], opts, vsix));
+  } finally {
+    if (vsix) rmrf(vsix.dir);
+  }
+
+  console.log('\n==== real-editor tests ====');
+  let ok = true;
+  for (const o of outcomes) {
+    console.log(`VS Code ${o.vscode} (code-server ${o.codeServer})${vsix ? ', from the VSIX' : ''}: ${o.passed ? 'PASS' : 'FAIL'}`);
+    for (const s of o.suites) {
+      console.log(`  ${s.passed ? 'pass' : 'FAIL'} ${s.name}${s.seconds ? ` (${s.seconds.toFixed(1)} s)` : ''}${s.error ? `: ${String(s.error).split('\n')[0]}` : ''}`);
+      if (!s.passed && s.error && s.name === 'harness') console.log(String(s.error).replace(/^/gm, '    '));
+    }
+    if (vsix) console.log(`  VSIX size: ${(vsix.bytes / 1024 / 1024).toFixed(2)} MiB (${vsix.bytes} bytes)`);
+    const pngs = findFiles(o.shots, /\.png$/);
+    if (!o.passed) {
+      ok = false;
+      console.log(`  server log: ${o.serverLog ?? '(server not started)'}`);
+      if (o.serverLog) console.log(tail(o.serverLog, 40).replace(/^/gm, '    | '));
+      for (const f of o.extensionHostLogs) console.log(`  log: ${f}`);
+      for (const f of pngs) console.log(`  screenshot: ${f}`);
+      console.log(`  run folder kept: ${o.runDir}`);
+    } else {
+      console.log(`  screenshots: ${pngs.length ? path.relative(process.cwd(), o.shots) : 'none'}`);
+      if (opts.keep) console.log(`  run folder kept: ${o.runDir}`);
+      else rmrf(o.runDir);
+    }
+  }
+  console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`[e2e] ${err.stack || err}`);
+    process.exit(1);
+  },
+);

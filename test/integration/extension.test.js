@@ -1,0 +1,184 @@
+// Extension-host suite: the real `vscode` API against the extension's contract.
+'use strict';
+const assert = require('assert');
+const vscode = require('vscode');
+const { test } = require('./harness');
+const h = require('./helpers');
+
+test('the extension activates and returns the test API', async () => {
+  const ext = h.extension();
+  const api = await h.getApi();
+  assert.ok(ext.isActive, 'extension is not active after activate()');
+  for (const f of h.API_FUNCTIONS) assert.strictEqual(typeof api[f], 'function', `api.${f}`);
+});
+
+test('all commands are registered', async () => {
+  await h.getApi();
+  const all = new Set(await vscode.commands.getCommands(true));
+  const missing = h.COMMANDS.filter((c) => !all.has(c));
+  assert.deepStrictEqual(missing, [], `commands not registered: ${missing.join(', ')}`);
+  // …and contributed (so the palette shows them with the "Surprisal Lens" category).
+  const contributed = (h.extension().packageJSON.contributes?.commands ?? []).map((c) => c.command);
+  const notContributed = h.COMMANDS.filter((c) => !contributed.includes(c));
+  assert.deepStrictEqual(notContributed, [], `commands missing from package.json contributes.commands: ${notContributed.join(', ')}`);
+});
+
+test('the default model loads and scores a file; the summary is self-consistent', async (t) => {
+  const api = await h.getApi();
+  const { doc } = await h.openFile('prose.md');
+  const result = await api.scoreDocument(doc.uri);
+  assert.strictEqual(result.version, doc.version, 'scoreDocument() result is for another document version');
+  assert.ok(result.tokenCount > 10, `tokenCount ${result.tokenCount}`);
+  const s = result.summary;
+  t.log(`prose.md: ${result.tokenCount} tokens, mean ${s.meanSurprisal.toFixed(3)} bits, ppl ${s.perplexity.toFixed(2)}, ${s.bitsPerByte.toFixed(3)} bits/byte`);
+  assert.ok(s.scoredTokens >= result.tokenCount - 1 && s.scoredTokens <= result.tokenCount, `scoredTokens ${s.scoredTokens} vs tokenCount ${result.tokenCount}`);
+  assert.ok(Number.isFinite(s.meanSurprisal) && s.meanSurprisal > 0, `meanSurprisal ${s.meanSurprisal}`);
+  assert.ok(Math.abs(s.perplexity - Math.pow(2, s.meanSurprisal)) <= 1e-6 * s.perplexity, `perplexity ${s.perplexity} != 2^${s.meanSurprisal}`);
+  const bytes = Buffer.byteLength(doc.getText(), 'utf8');
+  const bpb = (s.meanSurprisal * s.scoredTokens) / bytes;
+  assert.ok(Math.abs(s.bitsPerByte - bpb) <= 1e-6 * bpb, `bitsPerByte ${s.bitsPerByte} != total bits / ${bytes} bytes = ${bpb}`);
+  assert.strictEqual(api.lastScoredVersion(doc.uri), doc.version);
+}, { timeout: 120_000 });
+
+test('scores match the tiny model\'s PyTorch reference (summary and hover)', async (t) => {
+  if (!h.usesTinyModel()) t.skip('the extension uses a model other than models/tiny; reference.json is for the tiny model');
+  const ref = h.tinyReference();
+  if (!ref) t.skip('models/tiny/reference.json is not in the extension folder');
+  const api = await h.getApi();
+  const c = ref.cases.find((x) => x.name === 'ascii-english');
+  const { doc } = await h.openUntitled(c.text);
+  const result = await api.scoreDocument(doc.uri);
+  assert.strictEqual(result.tokenCount, c.ids.length, 'token count differs from the reference tokenization');
+  assert.strictEqual(result.summary.scoredTokens, c.ids.length, 'every token is scored after BOS');
+  const meanBits = c.logprobs.reduce((a, lp) => a - lp, 0) / c.logprobs.length / Math.LN2;
+  assert.ok(Math.abs(result.summary.meanSurprisal - meanBits) < 1e-3, `mean surprisal ${result.summary.meanSurprisal} bits, reference ${meanBits}`);
+
+  // The first token ("H" after BOS): probability, rank and entropy from the reference.
+  const text = await h.waitForHover(doc.uri, new vscode.Position(0, 0));
+  const hv = h.assertHoverConsistent(text);
+  const expectedPct = Math.exp(c.logprobs[0]) * 100;
+  const tol = h.halfUlp(hv.probability.text) + 1e-6;
+  assert.ok(Math.abs(hv.probability.value - expectedPct) <= tol, `hover probability ${hv.probability.value}% but reference ${expectedPct.toFixed(4)}%`);
+  assert.strictEqual(hv.rank, c.ranks[0], `hover rank #${hv.rank}, reference #${c.ranks[0]}`);
+  assert.ok(Math.abs(hv.entropy.value - c.entropies_bits[0]) <= h.halfUlp(hv.entropy.text) + 1e-3, `hover entropy ${hv.entropy.value}, reference ${c.entropies_bits[0]}`);
+  t.log(`first token: ${hv.probability.value}% rank #${hv.rank} entropy ${hv.entropy.value} bits (reference ${expectedPct.toFixed(3)}%, #${c.ranks[0]}, ${c.entropies_bits[0].toFixed(3)})`);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+}, { timeout: 120_000 });
+
+test('hovering a known word of a file returns probability, surprisal, rank, entropy and alternatives', async (t) => {
+  await h.getApi();
+  const { doc } = await h.openFile('prose.md');
+  const offset = h.offsetOf(doc, 'fox') + 1; // inside the word
+  const text = await h.waitForHover(doc.uri, doc.positionAt(offset));
+  const hv = h.assertHoverConsistent(text);
+  t.log(`"fox": ${hv.probability.value}%, ${hv.surprisal.value} bits, rank #${hv.rank}, entropy ${hv.entropy.value} bits, ${hv.alternatives.length} alternatives`);
+  // Nothing but whitespace has no token hover: the end of a blank line.
+  const blankLine = doc.getText().split('\n').findIndex((l) => l.trim() === '');
+  if (blankLine >= 0) {
+    const other = await h.hoverText(doc.uri, new vscode.Position(blankLine, 0));
+    // A hover there is allowed (newline tokens), but it must be well-formed too.
+    if (/Probability/.test(other)) h.assertHoverConsistent(other);
+  }
+}, { timeout: 120_000 });
+
+test('hover works in an untitled document and on TypeScript code', async (t) => {
+  const api = await h.getApi();
+  const { doc } = await h.openUntitled('An untitled note about rivers and bridges.\n');
+  await api.scoreDocument(doc.uri);
+  const hv = h.assertHoverConsistent(await h.waitForHover(doc.uri, doc.positionAt(h.offsetOf(doc, 'rivers') + 2)));
+  t.log(`untitled "rivers": ${hv.probability.value}%`);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
+  const ts = await h.openFile('sample.ts');
+  await api.scoreDocument(ts.doc.uri);
+  const hts = h.assertHoverConsistent(await h.waitForHover(ts.doc.uri, ts.doc.positionAt(h.offsetOf(ts.doc, 'width') + 1)));
+  t.log(`sample.ts "width": ${hts.probability.value}%`);
+}, { timeout: 120_000 });
+
+test('commands run: Score Document, Next/Previous Surprising Token, Show Next-Word Distribution', async (t) => {
+  const api = await h.getApi();
+  const { doc, editor } = await h.openFile('prose.md');
+  await vscode.commands.executeCommand('surprisalLens.scoreDocument');
+  await api.whenIdle(doc.uri);
+  assert.strictEqual(api.lastScoredVersion(doc.uri), doc.version, 'Score Document did not score the active document');
+
+  editor.selection = new vscode.Selection(0, 0, 0, 0);
+  await vscode.commands.executeCommand('surprisalLens.nextSurprising');
+  const next = await h.waitFor(() => {
+    const o = doc.offsetAt(editor.selection.active);
+    return o > 0 ? o : 0;
+  }, { timeout: 10_000, message: 'Go to Next Surprising Token to move the cursor forward from the start' });
+  await vscode.commands.executeCommand('surprisalLens.nextSurprising');
+  const next2 = await h.waitFor(() => {
+    const o = doc.offsetAt(editor.selection.active);
+    return o > next ? o : 0;
+  }, { timeout: 10_000, message: `a second Go to Next Surprising Token to move past offset ${next}` });
+  await vscode.commands.executeCommand('surprisalLens.previousSurprising');
+  const prev = await h.waitFor(() => {
+    const o = doc.offsetAt(editor.selection.active);
+    return o < next2 ? o + 1 : 0;
+  }, { timeout: 10_000, message: `Go to Previous Surprising Token to move back from offset ${next2}` }) - 1;
+  assert.strictEqual(prev, next, 'previous surprising token after two "next" should be the first one');
+  t.log(`surprising tokens at offsets ${next}, ${next2}`);
+
+  await vscode.commands.executeCommand('surprisalLens.showNextWords');
+  const tab = await h.waitFor(
+    () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((tb) => tb.label === 'Next-Word Distribution'),
+    { timeout: 20_000, message: 'a "Next-Word Distribution" tab' },
+  );
+  assert.ok(tab.input instanceof vscode.TabInputWebview, 'the Next-Word Distribution tab is not a webview');
+  await vscode.window.tabGroups.close(tab);
+}, { timeout: 120_000 });
+
+test('toggling the heatmap decorates the tokens, toggling again clears them', async (t) => {
+  const api = await h.getApi();
+  const { doc, editor } = await h.openFile('prose.md');
+  const { tokenCount } = await api.scoreDocument(doc.uri);
+  const initially = api.isHeatmapEnabled();
+  const expectOn = async (on) => {
+    assert.strictEqual(api.isHeatmapEnabled(), on, `isHeatmapEnabled() should be ${on}`);
+    if (on) {
+      const n = await h.waitFor(() => api.heatmapRangeCount(editor), { timeout: 20_000, message: 'heatmap ranges in the editor' });
+      assert.ok(n <= tokenCount, `${n} heatmap ranges for ${tokenCount} tokens`);
+      return n;
+    }
+    await h.waitFor(() => api.heatmapRangeCount(editor) === 0, { timeout: 20_000, message: 'heatmap ranges to clear' });
+    return 0;
+  };
+  await expectOn(initially);
+  await vscode.commands.executeCommand('surprisalLens.toggleHeatmap');
+  const a = await expectOn(!initially);
+  await vscode.commands.executeCommand('surprisalLens.toggleHeatmap');
+  const b = await expectOn(initially);
+  t.log(`heatmap initially ${initially ? 'on' : 'off'}; ranges ${initially ? b : a} of ${tokenCount} tokens`);
+}, { timeout: 90_000 });
+
+test('editing the document re-scores it (lastScoredVersion follows the edit)', async (t) => {
+  const api = await h.getApi();
+  const { doc, editor } = await h.openFile('prose.md');
+  await api.scoreDocument(doc.uri);
+  const before = doc.version;
+  assert.strictEqual(api.lastScoredVersion(doc.uri), before);
+  const wasOn = api.isHeatmapEnabled();
+  if (!wasOn) await vscode.commands.executeCommand('surprisalLens.toggleHeatmap');
+  try {
+    const ok = await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'An inserted sentence about fog. '));
+    assert.ok(ok, 'edit was not applied');
+    assert.ok(doc.version > before);
+    const edited = doc.version;
+    const start = Date.now();
+    await h.waitFor(async () => {
+      await api.whenIdle(doc.uri);
+      return api.lastScoredVersion(doc.uri) === edited;
+    }, { timeout: 30_000, message: `lastScoredVersion to reach ${edited} (is ${api.lastScoredVersion(doc.uri)})` });
+    t.log(`re-scored version ${edited} after ${Date.now() - start} ms`);
+    // The heatmap follows the new scores: the inserted words are decorated too.
+    await h.waitFor(() => api.heatmapRangeCount(editor) > 0, { timeout: 10_000, message: 'heatmap ranges after the edit' });
+  } finally {
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    if (!wasOn) await vscode.commands.executeCommand('surprisalLens.toggleHeatmap');
+  }
+  assert.strictEqual(doc.getText().startsWith('An inserted'), false, 'revert did not undo the edit');
+  await api.whenIdle(doc.uri);
+  await h.waitFor(() => api.lastScoredVersion(doc.uri) === doc.version, { timeout: 30_000, message: 'the reverted text to be re-scored' });
+}, { timeout: 90_000 });
