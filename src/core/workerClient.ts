@@ -35,6 +35,8 @@ export interface WorkerClientOptions {
   readonly onCrash?: (reason: string) => void;
   /** Resource limits for the worker's V8 heap. */
   readonly resourceLimits?: { maxOldGenerationSizeMb?: number };
+  /** Node options for the worker (tests run the TypeScript source through tsx). */
+  readonly execArgv?: string[];
 }
 
 export class WorkerClient {
@@ -100,6 +102,7 @@ export class WorkerClient {
     if (this.worker) return this.worker;
     const worker = new Worker(this.workerPath, {
       ...(this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {}),
+      ...(this.options.execArgv ? { execArgv: this.options.execArgv } : {}),
     });
     worker.on('message', (message: FromWorker) => this.onMessage(message));
     worker.on('error', (error) => {
@@ -114,7 +117,6 @@ export class WorkerClient {
       this.failAll(reason);
       if (!this.disposed) this.options.onCrash?.(reason);
     });
-    worker.unref();
     this.worker = worker;
     return worker;
   }

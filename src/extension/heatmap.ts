@@ -1,0 +1,138 @@
+/**
+ * The surprisal heatmap: one decoration type per colour bucket, created once and reused;
+ * every update sets every type (empty ones with []) so stale ranges always clear. Visible
+ * lines are decorated first, the rest of the document right after.
+ */
+import * as vscode from 'vscode';
+import { bucketTokens, RANK_BUCKETS, SURPRISAL_BINS, type ColorScheme } from '../core/colorBins';
+import type { DocumentScores } from '../core/engine';
+import type { ScoreStore } from './scoreStore';
+import type { Settings } from './settings';
+
+const STATE_KEY = 'surprisalLens.heatmapEnabled';
+/** Lines above and below the visible ranges decorated in the first pass. */
+const VISIBLE_MARGIN_LINES = 50;
+
+export class Heatmap implements vscode.Disposable {
+  private enabled: boolean;
+  private readonly surprisalTypes: vscode.TextEditorDecorationType[];
+  private readonly rankTypes: vscode.TextEditorDecorationType[];
+  private readonly rangeCounts = new WeakMap<vscode.TextEditor, number>();
+  private readonly changed = new vscode.EventEmitter<boolean>();
+  readonly onDidChangeEnabled = this.changed.event;
+  private pendingRest: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: ScoreStore,
+    private settings: Settings,
+    private readonly memento: vscode.Memento,
+  ) {
+    this.enabled = memento.get<boolean>(STATE_KEY, false);
+    const make = (color: string) => vscode.window.createTextEditorDecorationType({
+      backgroundColor: new vscode.ThemeColor(color),
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+    });
+    this.surprisalTypes = Array.from({ length: SURPRISAL_BINS }, (_, i) => make(`surprisalLens.surprisal${i}`));
+    this.rankTypes = ['top10', 'top100', 'top1000', 'beyond'].slice(0, RANK_BUCKETS).map((name) => make(`surprisalLens.rank.${name}`));
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  /** Ranges currently decorated in the editor (0 when the heatmap is off). */
+  rangeCount(editor: vscode.TextEditor): number {
+    return this.enabled ? this.rangeCounts.get(editor) ?? 0 : 0;
+  }
+
+  async setEnabled(enabled: boolean): Promise<void> {
+    this.enabled = enabled;
+    await this.memento.update(STATE_KEY, enabled);
+    this.changed.fire(enabled);
+    this.refreshAll();
+  }
+
+  updateSettings(settings: Settings): void {
+    this.settings = settings;
+    this.refreshAll();
+  }
+
+  refreshAll(): void {
+    for (const editor of vscode.window.visibleTextEditors) this.refresh(editor);
+  }
+
+  /** Redraws one editor from the scores of its current document version. */
+  refresh(editor: vscode.TextEditor): void {
+    const entry = this.enabled ? this.store.current(editor.document) : undefined;
+    if (!entry) {
+      // Off, or scores are for another version: clear rather than show stale colours.
+      if (!this.enabled || this.store.latest(editor.document.uri)?.version !== editor.document.version) this.clear(editor);
+      return;
+    }
+    const scores = entry.scores;
+    const document = editor.document;
+    const visible = editor.visibleRanges.map((r) => new vscode.Range(
+      Math.max(0, r.start.line - VISIBLE_MARGIN_LINES), 0,
+      Math.min(document.lineCount - 1, r.end.line + VISIBLE_MARGIN_LINES), Number.MAX_SAFE_INTEGER,
+    ));
+    const first = visible.length > 0 ? tokenRange(scores, document, visible) : null;
+    this.apply(editor, scores, first);
+    if (first && (first[0] > 0 || first[1] < scores.tokenCount)) {
+      clearTimeout(this.pendingRest);
+      const version = document.version;
+      this.pendingRest = setTimeout(() => {
+        if (this.enabled && document.version === version && this.store.current(document)?.scores === scores) this.apply(editor, scores, null);
+      }, 0);
+    }
+  }
+
+  clear(editor: vscode.TextEditor): void {
+    for (const type of [...this.surprisalTypes, ...this.rankTypes]) editor.setDecorations(type, []);
+    this.rangeCounts.set(editor, 0);
+  }
+
+  dispose(): void {
+    clearTimeout(this.pendingRest);
+    for (const type of [...this.surprisalTypes, ...this.rankTypes]) type.dispose();
+    this.changed.dispose();
+  }
+
+  private scheme(): ColorScheme {
+    return this.settings.colorMode === 'rank'
+      ? { mode: 'rank', thresholds: this.settings.rankThresholds }
+      : { mode: 'surprisal', maxBits: this.settings.maxSurprisalBits };
+  }
+
+  private apply(editor: vscode.TextEditor, scores: DocumentScores, tokens: [number, number] | null): void {
+    const scheme = this.scheme();
+    const buckets = bucketTokens(scores, scheme, tokens?.[0] ?? 0, tokens?.[1] ?? scores.tokenCount);
+    const active = scheme.mode === 'rank' ? this.rankTypes : this.surprisalTypes;
+    const inactive = scheme.mode === 'rank' ? this.surprisalTypes : this.rankTypes;
+    const document = editor.document;
+    let count = 0;
+    active.forEach((type, bucket) => {
+      const ranges = buckets[bucket]!.map((i) => new vscode.Range(document.positionAt(scores.starts[i]!), document.positionAt(scores.ends[i]!)));
+      count += ranges.length;
+      editor.setDecorations(type, ranges);
+    });
+    for (const type of inactive) editor.setDecorations(type, []);
+    this.rangeCounts.set(editor, count);
+  }
+}
+
+/** The tokens overlapping the given line ranges (one span from the first to the last). */
+function tokenRange(scores: DocumentScores, document: vscode.TextDocument, ranges: vscode.Range[]): [number, number] {
+  const startOffset = Math.min(...ranges.map((r) => document.offsetAt(r.start)));
+  const endOffset = Math.max(...ranges.map((r) => document.offsetAt(document.validateRange(r).end)));
+  const lowerBound = (offset: number) => {
+    let lo = 0;
+    let hi = scores.tokenCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (scores.ends[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return [lowerBound(startOffset), Math.min(scores.tokenCount, lowerBound(endOffset) + 1)];
+}

@@ -1,0 +1,93 @@
+/** Status bar: model, document perplexity and bits per character, and what is happening. */
+import * as vscode from 'vscode';
+import type { ModelService } from './modelService';
+import type { ScoreStore } from './scoreStore';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('surprisalLens.status', vscode.StatusBarAlignment.Right, 100);
+  private progress: { uri: string; scored: number; total: number } | null = null;
+  private lastError: { uri: string; message: string } | null = null;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly model: ModelService,
+    private readonly store: ScoreStore,
+    private readonly heatmapEnabled: () => boolean,
+  ) {
+    this.item.name = 'Surprisal Lens';
+    this.item.command = 'surprisalLens.showNextWords';
+    this.disposables.push(
+      model.onDidChangeState(() => this.render()),
+      store.onDidUpdate((entry) => {
+        if (this.progress?.uri === entry.uri.toString()) this.progress = null;
+        if (this.lastError?.uri === entry.uri.toString()) this.lastError = null;
+        this.render();
+      }),
+      store.onDidProgress(({ uri, scored, total }) => {
+        this.progress = scored < total ? { uri: uri.toString(), scored, total } : null;
+        this.render();
+      }),
+      store.onDidFail(({ uri, error }) => {
+        this.progress = null;
+        this.lastError = { uri: uri.toString(), message: error.message };
+        this.render();
+      }),
+      vscode.window.onDidChangeActiveTextEditor(() => this.render()),
+    );
+    this.render();
+  }
+
+  render(): void {
+    const editor = vscode.window.activeTextEditor;
+    const state = this.model.state;
+    const heat = this.heatmapEnabled() ? '$(flame)' : '$(graph-line)';
+    const tooltip = new vscode.MarkdownString(undefined, true);
+    tooltip.isTrusted = false;
+    let text: string;
+    if (state.kind === 'error') {
+      text = `$(error) Surprisal Lens`;
+      tooltip.appendText(`The model could not be loaded: ${state.message}`);
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+    } else {
+      this.item.backgroundColor = undefined;
+      const key = editor?.document.uri.toString();
+      const entry = editor ? this.store.latest(editor.document.uri) : undefined;
+      const name = state.kind === 'ready' ? state.info.name : 'model';
+      if (state.kind === 'loading') {
+        text = `$(loading~spin) Loading model`;
+        tooltip.appendText(`Loading ${state.path}`);
+      } else if (this.progress && this.progress.uri === key) {
+        text = `$(loading~spin) Scoring ${Math.floor((100 * this.progress.scored) / Math.max(1, this.progress.total))}%`;
+        tooltip.appendText(`Scoring ${this.progress.scored} of ${this.progress.total} tokens with ${name}`);
+      } else if (this.lastError && this.lastError.uri === key) {
+        text = `$(warning) Surprisal Lens`;
+        tooltip.appendText(this.lastError.message);
+      } else if (entry && editor) {
+        const s = entry.scores.summary;
+        const stale = entry.version !== editor.document.version ? ' (updating)' : '';
+        text = `${heat} ${name} \u00B7 ppl ${formatNumber(s.perplexity)} \u00B7 ${formatNumber(s.bitsPerChar)} bits/char${stale}`;
+        tooltip.appendText(
+          `Model: ${name}\nTokens scored: ${s.scoredTokens}\nPerplexity: ${formatNumber(s.perplexity)}\nMean surprisal: ${formatNumber(s.meanSurprisal)} bits\nBits per byte: ${formatNumber(s.bitsPerByte)}\nScored in ${entry.elapsedMs.toFixed(0)} ms` +
+            (entry.reusedTokens > 0 ? ` (${entry.reusedTokens} tokens reused)` : '') +
+            '\n\nClick to open the Next-Word Distribution panel.',
+        );
+      } else {
+        text = `${heat} ${state.kind === 'ready' ? name : 'Surprisal Lens'}`;
+        tooltip.appendText('Hover a token, toggle the heatmap, or open the Next-Word Distribution panel.');
+      }
+    }
+    this.item.text = text;
+    this.item.tooltip = tooltip;
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.item.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return '-';
+  return value >= 100 ? value.toFixed(0) : value.toFixed(2);
+}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LanguageModel } from '../../src/core/engine';
+import { TINY_MODEL } from '../helpers/tokenizers';
+
+interface ReferenceCase {
+  name: string;
+  text: string;
+  ids: number[];
+  logprobs: number[];
+  ranks: number[];
+  entropies_bits: number[];
+  top10: number[][];
+  windowed?: { context: number; stride: number; logprobs: number[] };
+}
+const reference: { cases: ReferenceCase[] } = JSON.parse(readFileSync(join(TINY_MODEL, 'reference.json'), 'utf8'));
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+describe('engine on the tiny test model', () => {
+  let model: LanguageModel;
+  before(async () => {
+    model = await LanguageModel.load(TINY_MODEL, { threads: 1 });
+  });
+  after(async () => {
+    await model.dispose();
+  });
+
+  it('reads the model folder', () => {
+    assert.equal(model.info.vocabSize, 400);
+    assert.equal(model.info.contextLength, 64);
+    assert.equal(model.info.bosTokenId, 0);
+    assert.equal(model.info.hasKvCache, true);
+  });
+
+  for (const c of reference.cases) {
+    it(`matches the PyTorch reference: ${c.name}`, async () => {
+      const options = c.windowed ? { windowSize: c.windowed.context, stride: c.windowed.stride } : {};
+      const scores = await model.score(c.text, options);
+      assert.deepEqual(Array.from(scores.ids), c.ids, 'token ids equal the Python tokenizer');
+      assert.ok(maxAbsDiff(scores.logprobs, c.windowed ? c.windowed.logprobs : c.logprobs) < 1e-4, 'log-probs within 1e-4');
+      if (!c.windowed) {
+        assert.deepEqual(Array.from(scores.ranks), c.ranks, 'ranks');
+        assert.ok(maxAbsDiff(scores.entropies, c.entropies_bits) < 1e-3, 'entropies');
+        for (let i = 0; i < c.ids.length; i++) {
+          assert.deepEqual(Array.from(scores.topIds.subarray(i * 10, i * 10 + 10)), c.top10[i], `top-10 at ${i}`);
+        }
+      }
+    });
+  }
+
+  it('gives the same log-probs through the KV cache as in one pass', async () => {
+    for (const c of reference.cases.filter((x) => !x.windowed)) {
+      for (const chunk of [1, 7, 64]) {
+        const viaCache = await model.logprobsThroughCache(c.ids, chunk);
+        assert.ok(maxAbsDiff(viaCache, c.logprobs) < 1e-4, `${c.name}, chunks of ${chunk}`);
+      }
+    }
+  });
+
+  it('scores a document that fits one window the same with or without windowing', async () => {
+    const c = reference.cases.find((x) => x.name === 'ascii-english') ?? reference.cases[0]!;
+    const plain = await model.score(c.text);
+    const windowed = await model.score(c.text, { windowSize: 64, stride: 8 });
+    assert.ok(maxAbsDiff(plain.logprobs, windowed.logprobs) < 1e-6);
+  });
+
+  it('scores every token of a long document exactly once, with at least window-stride context', async () => {
+    const long = reference.cases.find((x) => x.windowed)!;
+    const scores = await model.score(long.text, { windowSize: 64, stride: 32 });
+    assert.equal(scores.summary.scoredTokens, long.ids.length);
+    for (const lp of scores.logprobs) assert.ok(Number.isFinite(lp) && lp <= 0);
+  });
+
+  it('keeps top-k sorted, containing the argmax, with probabilities in (0, 1]', async () => {
+    const scores = await model.score(reference.cases[0]!.text, { topK: 10 });
+    for (let i = 0; i < scores.tokenCount; i++) {
+      const probs = Array.from(scores.topProbs.subarray(i * 10, i * 10 + 10));
+      for (let j = 1; j < probs.length; j++) assert.ok(probs[j - 1]! >= probs[j]!, 'sorted');
+      for (const p of probs) assert.ok(p > 0 && p <= 1, 'probability in (0, 1]');
+      const p = Math.exp(scores.logprobs[i]!);
+      assert.ok(p > 0 && p <= 1);
+      if (scores.ranks[i] === 1) assert.equal(scores.topIds[i * 10], scores.ids[i], 'rank 1 is the argmax');
+      assert.ok(scores.topProbs[i * 10]! >= p - 1e-6, 'the argmax is at least as likely as the actual token');
+    }
+  });
+
+  it('summarises: perplexity = 2^mean surprisal, bits per byte over UTF-8 bytes', async () => {
+    const text = reference.cases[0]!.text;
+    const scores = await model.score(text);
+    const s = scores.summary;
+    assert.ok(Math.abs(Math.log2(s.perplexity) - s.meanSurprisal) < 1e-9);
+    const totalBits = -Array.from(scores.logprobs).reduce((a, b) => a + b, 0) / Math.LN2;
+    assert.ok(Math.abs(s.bitsPerByte - totalBits / Buffer.byteLength(text)) < 1e-9);
+  });
+
+  it('re-scores incrementally: random edits give the same scores as scoring from scratch', async () => {
+    let text = reference.cases.find((x) => x.windowed)!.text;
+    let previous = await model.score(text);
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let reusedSomething = false;
+    for (let edit = 0; edit < 25; edit++) {
+      const at = Math.floor(random() * text.length);
+      const remove = Math.floor(random() * 3);
+      const insert = ['', 'a', ' the', '\n', 'é', '🙂', 'xyz'][Math.floor(random() * 7)]!;
+      text = text.slice(0, at) + insert + text.slice(at + remove);
+      const incremental = await model.score(text, { previous });
+      const fresh = await model.score(text);
+      assert.deepEqual(Array.from(incremental.ids), Array.from(fresh.ids));
+      assert.ok(maxAbsDiff(incremental.logprobs, fresh.logprobs) < 1e-4, `edit ${edit}`);
+      assert.deepEqual(Array.from(incremental.ranks), Array.from(fresh.ranks));
+      assert.deepEqual(Array.from(incremental.topIds), Array.from(fresh.topIds));
+      if (incremental.reusedTokens > 0) reusedSomething = true;
+      previous = incremental;
+    }
+    assert.ok(reusedSomething, 'at least one edit reused the unchanged prefix');
+  });
+
+  it('predicts the next token after a context', async () => {
+    const next = await model.predictNext('def f(x):', 5);
+    assert.equal(next.candidates.length, 5);
+    const sum = next.candidates.reduce((a, c) => a + c.prob, 0);
+    assert.ok(sum > 0 && sum <= 1 + 1e-6);
+    assert.ok(next.entropyBits > 0);
+  });
+
+  it('handles an empty document', async () => {
+    const scores = await model.score('');
+    assert.equal(scores.tokenCount, 0);
+    assert.equal(scores.summary.scoredTokens, 0);
+  });
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { buildSync } from 'esbuild';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { ScoreSettings } from '../../src/core/protocol';
+import { WorkerClient, WorkerRequestError } from '../../src/core/workerClient';
+import { TINY_MODEL } from '../helpers/tokenizers';
+
+// The worker runs as the same esbuild bundle the extension ships (into the ignored out/).
+const WORKER = join(__dirname, '..', '..', 'out', 'test', 'worker.js');
+buildSync({
+  entryPoints: [join(__dirname, '..', '..', 'src', 'worker', 'worker.ts')],
+  bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node'], outfile: WORKER, logLevel: 'error',
+});
+const settings: ScoreSettings = { topK: 5, windowSize: 0, stride: 0 };
+
+describe('inference worker client', () => {
+  const client = new WorkerClient(WORKER, { onCrash: (reason) => crashes.push(reason) });
+  const crashes: string[] = [];
+  after(() => client.dispose());
+
+  it('loads a model and scores in the worker, reusing the unchanged prefix', async () => {
+    const loaded = await client.request<'load'>({ type: 'load', settings: { modelPath: TINY_MODEL, threads: 1, maxWindow: 1024 } });
+    assert.equal(loaded.info.vocabSize, 400);
+    assert.equal(loaded.tokenTexts.length, 400);
+    const first = await client.request<'score'>({ type: 'score', documentKey: 'doc', version: 1, text: 'Hello there, general.', settings });
+    assert.equal(first.version, 1);
+    assert.ok(first.scores.tokenCount > 3);
+    const second = await client.request<'score'>({ type: 'score', documentKey: 'doc', version: 2, text: 'Hello there, general!', settings });
+    assert.ok(second.reusedTokens > 0 && second.reusedTokens < second.scores.tokenCount);
+  });
+
+  it('reports a broken model folder as a typed error', async () => {
+    await assert.rejects(client.request<'load'>({ type: 'load', settings: { modelPath: '/nonexistent', threads: 1, maxWindow: 1024 } }), (error: unknown) => {
+      assert.ok(error instanceof WorkerRequestError);
+      assert.equal(error.info.code, 'folder-missing');
+      return true;
+    });
+  });
+
+  it('cancels a request', async () => {
+    await client.request<'load'>({ type: 'load', settings: { modelPath: TINY_MODEL, threads: 1, maxWindow: 1024 } });
+    let cancel!: () => void;
+    const signal = {
+      isCancellationRequested: false,
+      onCancellationRequested(listener: () => void) {
+        cancel = () => { signal.isCancellationRequested = true; listener(); };
+        return { dispose() {} };
+      },
+    };
+    const long = 'many words in a long document '.repeat(400);
+    const pending = client.request<'score'>({ type: 'score', documentKey: 'long', version: 1, text: long, settings: { ...settings, windowSize: 32, stride: 16 } }, signal);
+    cancel();
+    await assert.rejects(pending, (error: unknown) => error instanceof WorkerRequestError && error.cancelled);
+  });
+
+  it('fails pending requests when the worker dies, and works again with a new worker', async () => {
+    const pending = client.request<'score'>({ type: 'score', documentKey: 'x', version: 1, text: 'text '.repeat(2000), settings });
+    const rejected = assert.rejects(pending, /killed by the test/);
+    await client.terminate('killed by the test');
+    await rejected;
+    const loaded = await client.request<'load'>({ type: 'load', settings: { modelPath: TINY_MODEL, threads: 1, maxWindow: 1024 } });
+    assert.equal(loaded.info.name, 'tiny');
+    const scored = await client.request<'score'>({ type: 'score', documentKey: 'x', version: 2, text: 'after the restart', settings });
+    assert.ok(scored.scores.tokenCount > 0);
+  });
+});
