@@ -70,7 +70,8 @@ for (const c of cases) {
     const lp = t < k ? logprobsAt(a.logits.data, 0, t, k, c.ids[t]) : logprobsAt(b.logits.data, 0, t - k, T - k, c.ids[t]);
     maxSplit = Math.max(maxSplit, Math.abs(lp - c.logprobs[t]));
   }
-  // left-padded batch of two: [pad*3 + seq, seq + 3 more tokens truncated]
+  if (seq.length + 3 > cfg.n_positions) continue;
+  // left-padded batch of two: [pad*3 + seq, seq + 3 more tokens]
   const pad = 3;
   const rowA = [...Array(pad).fill(0), ...seq];
   const rowB = [...seq, 5, 6, 7];
