@@ -46,3 +46,20 @@ export function bucketTokens(scores: DocumentScores, scheme: ColorScheme, fromTo
   }
   return buckets;
 }
+
+/** What the heatmap colour of a token means, in words (for the hover and the panel). */
+export function describeBucket(bits: number, rank: number, scheme: ColorScheme): string {
+  if (scheme.mode === 'rank') {
+    const [a, b, c] = scheme.thresholds;
+    const labels = [`top ${a}`, `ranks ${a + 1}-${b}`, `ranks ${b + 1}-${c}`, `beyond rank ${c}`];
+    return `rank bucket ${labels[rankBucket(rank, scheme.thresholds)]}`;
+  }
+  const bin = surprisalBin(bits, scheme.maxBits);
+  const [low, high] = surprisalBinEdges(bin, scheme.maxBits);
+  const range = Number.isFinite(high) ? `${trim(low)}-${trim(high)} bits` : `${trim(low)} bits and more`;
+  return `step ${bin + 1} of ${SURPRISAL_BINS} (${range})`;
+}
+
+function trim(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(1);
+}

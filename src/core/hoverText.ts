@@ -3,6 +3,7 @@
  * model is escaped, so a token holding `*`, backticks, `<script>` or `[x](command:...)` is
  * shown literally and can never become markup or a link.
  */
+import { describeBucket, type ColorScheme } from './colorBins';
 import type { DocumentScores } from './engine';
 import { tokenView, visibleToken } from './tokenView';
 
@@ -37,6 +38,8 @@ export interface HoverContext {
   readonly modelName: string;
   /** Command URI that opens the next-word panel at this token, or null. */
   readonly panelCommandUri: string | null;
+  /** The heatmap's colour scheme, to say what this token's colour means; null when off. */
+  readonly heatmap?: ColorScheme | null;
 }
 
 /** The span of letters/digits around a token, when it takes more than one token. */
@@ -66,6 +69,7 @@ export function hoverMarkdown(scores: DocumentScores, index: number, context: Ho
   lines.push(`Probability **${formatPercent(t.prob)}** (ln p = ${t.logprob!.toFixed(3)})  `);
   lines.push(`Surprisal **${t.surprisal!.toFixed(2)} bits** (document mean ${Number.isFinite(mean) ? mean.toFixed(2) : '-'} bits)  `);
   lines.push(`Rank **#${t.rank}** \u00B7 Entropy **${t.entropy!.toFixed(2)} bits**  `);
+  if (context.heatmap) lines.push(`Heatmap colour: ${escapeMarkdown(describeBucket(t.surprisal!, t.rank!, context.heatmap))}  `);
   const word = wordAround(scores, context.text, index);
   if (word) {
     const wordText = context.text.slice(scores.starts[word.first]!, scores.ends[word.last]!);

@@ -78,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
   };
 
   context.subscriptions.push(
-    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(store, model)),
+    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(store, model, () => heatmap.activeScheme())),
 
     vscode.commands.registerCommand('surprisalLens.scoreDocument', async () => {
       const editor = vscode.window.activeTextEditor;

@@ -10,13 +10,30 @@ import type { ScoreStore } from './scoreStore';
 import type { Settings } from './settings';
 
 const STATE_KEY = 'surprisalLens.heatmapEnabled';
+const RANK_COLOR_NAMES = ['top10', 'top100', 'top1000', 'beyond'];
+
+/**
+ * Built-in alternatives to the theme colours. Both are readable for the common forms of
+ * colour blindness (viridis is perceptually uniform; greys carry no hue at all).
+ */
+const PALETTES: Record<string, { surprisal: string[]; rank: string[] } | undefined> = {
+  theme: undefined,
+  viridis: {
+    surprisal: ['#44015430', '#46327e38', '#365c8d40', '#277f8e48', '#1fa18750', '#4ac16d60', '#a0da3970', '#fde72580'],
+    rank: ['#365c8d45', '#1fa18755', '#a0da3970', '#fde72585'],
+  },
+  grayscale: {
+    surprisal: ['#80808010', '#80808020', '#80808030', '#80808040', '#80808055', '#80808070', '#80808090', '#808080b0'],
+    rank: ['#80808015', '#80808045', '#80808075', '#808080b0'],
+  },
+};
 /** Lines above and below the visible ranges decorated in the first pass. */
 const VISIBLE_MARGIN_LINES = 50;
 
 export class Heatmap implements vscode.Disposable {
   private enabled: boolean;
-  private readonly surprisalTypes: vscode.TextEditorDecorationType[];
-  private readonly rankTypes: vscode.TextEditorDecorationType[];
+  private surprisalTypes: vscode.TextEditorDecorationType[] = [];
+  private rankTypes: vscode.TextEditorDecorationType[] = [];
   private readonly rangeCounts = new WeakMap<vscode.TextEditor, number>();
   private readonly changed = new vscode.EventEmitter<boolean>();
   readonly onDidChangeEnabled = this.changed.event;
@@ -28,12 +45,22 @@ export class Heatmap implements vscode.Disposable {
     private readonly memento: vscode.Memento,
   ) {
     this.enabled = memento.get<boolean>(STATE_KEY, false);
-    const make = (color: string) => vscode.window.createTextEditorDecorationType({
-      backgroundColor: new vscode.ThemeColor(color),
+    this.createTypes();
+  }
+
+  /** One decoration type per bucket, for the palette in the settings. */
+  private createTypes(): void {
+    const make = (color: string | vscode.ThemeColor) => vscode.window.createTextEditorDecorationType({
+      backgroundColor: color,
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
     });
-    this.surprisalTypes = Array.from({ length: SURPRISAL_BINS }, (_, i) => make(`surprisalLens.surprisal${i}`));
-    this.rankTypes = ['top10', 'top100', 'top1000', 'beyond'].slice(0, RANK_BUCKETS).map((name) => make(`surprisalLens.rank.${name}`));
+    const palette = PALETTES[this.settings.palette];
+    this.surprisalTypes = Array.from({ length: SURPRISAL_BINS }, (_, i) => make(palette?.surprisal[i] ?? new vscode.ThemeColor(`surprisalLens.surprisal${i}`)));
+    this.rankTypes = RANK_COLOR_NAMES.slice(0, RANK_BUCKETS).map((name, i) => make(palette?.rank[i] ?? new vscode.ThemeColor(`surprisalLens.rank.${name}`)));
+  }
+
+  private disposeTypes(): void {
+    for (const type of [...this.surprisalTypes, ...this.rankTypes]) type.dispose();
   }
 
   get isEnabled(): boolean {
@@ -53,7 +80,13 @@ export class Heatmap implements vscode.Disposable {
   }
 
   updateSettings(settings: Settings): void {
+    const paletteChanged = settings.palette !== this.settings.palette;
     this.settings = settings;
+    if (paletteChanged) {
+      // Disposing a decoration type removes its decorations from every editor.
+      this.disposeTypes();
+      this.createTypes();
+    }
     this.refreshAll();
   }
 
@@ -93,8 +126,13 @@ export class Heatmap implements vscode.Disposable {
 
   dispose(): void {
     clearTimeout(this.pendingRest);
-    for (const type of [...this.surprisalTypes, ...this.rankTypes]) type.dispose();
+    this.disposeTypes();
     this.changed.dispose();
+  }
+
+  /** The colour scheme in use, or null when the heatmap is off. */
+  activeScheme(): ColorScheme | null {
+    return this.enabled ? this.scheme() : null;
   }
 
   private scheme(): ColorScheme {

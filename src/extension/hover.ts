@@ -1,5 +1,6 @@
 /** Hover: the probability of the token under the mouse and what the model preferred. */
 import * as vscode from 'vscode';
+import type { ColorScheme } from '../core/colorBins';
 import { hoverMarkdown } from '../core/hoverText';
 import { tokenAt } from '../core/tokenView';
 import { WorkerRequestError } from '../core/workerClient';
@@ -12,6 +13,7 @@ export class SurprisalHoverProvider implements vscode.HoverProvider {
   constructor(
     private readonly store: ScoreStore,
     private readonly model: ModelService,
+    private readonly heatmapScheme: () => ColorScheme | null,
   ) {}
 
   async provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
@@ -38,6 +40,7 @@ export class SurprisalHoverProvider implements vscode.HoverProvider {
         tokenText: (id) => this.model.tokenText(id),
         modelName: info?.name ?? 'model',
         panelCommandUri: `command:${SHOW_PANEL_COMMAND}?${args}`,
+        heatmap: this.heatmapScheme(),
       }),
     );
     // Only our own command may run from the hover; HTML stays off.

@@ -16,6 +16,8 @@ export interface Settings {
   readonly debounceMs: number;
   readonly maxDocumentLength: number;
   readonly colorMode: ColorMode;
+  /** 'theme' (contributed theme colours), 'viridis' or 'grayscale'. */
+  readonly palette: 'theme' | 'viridis' | 'grayscale';
   /** Upper edges of the rank buckets (GLTR: 10, 100, 1000). */
   readonly rankThresholds: readonly [number, number, number];
   /** Surprisal (bits) at which the colour scale tops out. */
@@ -54,6 +56,7 @@ export function readSettings(): Settings {
     debounceMs: int('debounceMs', 300, 0, 10000),
     maxDocumentLength: int('maxDocumentLength', 300000, 1000, 50_000_000),
     colorMode: c.get<string>('heatmap.colorMode') === 'rank' ? 'rank' : 'surprisal',
+    palette: ((p) => (p === 'viridis' || p === 'grayscale' ? p : 'theme'))(c.get<string>('heatmap.palette')),
     rankThresholds: sorted,
     maxSurprisalBits: Math.max(1, c.get<number>('heatmap.maxSurprisalBits', 16)),
     surprisingThresholdBits: Math.max(0, c.get<number>('surprisingThresholdBits', 10)),

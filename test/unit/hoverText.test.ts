@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bucketTokens, rankBucket, surprisalBin } from '../../src/core/colorBins';
+import { bucketTokens, describeBucket, rankBucket, surprisalBin } from '../../src/core/colorBins';
 import { LanguageModel } from '../../src/core/engine';
 import { escapeMarkdown, formatPercent, hoverMarkdown } from '../../src/core/hoverText';
 import { tokenAt } from '../../src/core/tokenView';
@@ -63,6 +63,11 @@ describe('hover Markdown', () => {
 });
 
 describe('colour bins', () => {
+  it('describes a bucket for the legend', () => {
+    assert.equal(describeBucket(5, 3, { mode: 'surprisal', maxBits: 16 }), 'step 3 of 8 (4-6 bits)');
+    assert.equal(describeBucket(20, 3, { mode: 'surprisal', maxBits: 16 }), 'step 8 of 8 (14 bits and more)');
+    assert.equal(describeBucket(5, 50, { mode: 'rank', thresholds: [10, 100, 1000] }), 'rank bucket ranks 11-100');
+  });
   it('bins surprisal into 8 steps with an open last step', () => {
     assert.equal(surprisalBin(0, 16), 0);
     assert.equal(surprisalBin(1.99, 16), 0);
