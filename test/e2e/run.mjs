@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import { launchBrowser } from './lib/browser.mjs';
 import { ensureCodeServer, ensureDebianPackages, TARGETS } from './lib/install.mjs';
 import { runIntegrationSuite } from './lib/integration.mjs';
-import { installVsix, isolatedEnv, makeRunDir, startServer } from './lib/server.mjs';
+import { installVsix, isolatedEnv, makeRunDir, startServer, writeSettings } from './lib/server.mjs';
 import { copyDir, log, repoRoot, resultsRoot, rmrf, run, tail } from './lib/util.mjs';
 import { runUiSuite } from './ui.mjs';
 
@@ -123,6 +123,10 @@ async function runOnTarget(target, opts, vsix) {
     SURPRISAL_E2E_RESULTS: path.join(runDir, 'integration-results.json'),
     ...(opts.grep ? { SURPRISAL_E2E_GREP: opts.grep } : {}),
   });
+  const wsIntegration = path.join(runDir, 'ws-integration');
+  const wsUi = path.join(runDir, 'ws-ui');
+  for (const folder of [wsIntegration, wsUi]) copyDir(path.join(repoRoot, 'test', 'e2e', 'workspace'), folder);
+  writeSettings(runDir, [wsIntegration, wsUi]);
   let server;
   let context;
   try {
@@ -131,15 +135,11 @@ async function runOnTarget(target, opts, vsix) {
     outcome.serverLog = server.logPath;
     context = await launchBrowser(runDir);
     if ((opts.suite === 'all' || opts.suite === 'integration') && !vsix) {
-      const folder = path.join(runDir, 'ws-integration');
-      copyDir(path.join(repoRoot, 'test', 'e2e', 'workspace'), folder);
-      const r = await runIntegrationSuite({ context, server, folder, extensionPath: opts.extension, resultsFile: path.join(runDir, 'integration-results.json') });
+      const r = await runIntegrationSuite({ context, server, folder: wsIntegration, extensionPath: opts.extension, resultsFile: path.join(runDir, 'integration-results.json') });
       outcome.suites.push(r);
     }
     if (opts.suite === 'all' || opts.suite === 'ui') {
-      const folder = path.join(runDir, 'ws-ui');
-      copyDir(path.join(repoRoot, 'test', 'e2e', 'workspace'), folder);
-      const r = await runUiSuite({ context, server, folder, extensionPath: vsix ? null : opts.extension, shots, grep: opts.grep, smoke: Boolean(vsix) });
+      const r = await runUiSuite({ context, server, folder: wsUi, extensionPath: vsix ? null : opts.extension, shots, grep: opts.grep, smoke: Boolean(vsix) });
       outcome.suites.push(r);
     }
   } catch (err) {

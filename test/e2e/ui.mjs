@@ -1,12 +1,261 @@
-import { closePage, waitForWorkbench } from './lib/browser.mjs';
-import { workbenchUrl } from './lib/server.mjs';
+// UI suite: the workbench in Debian Chromium, driven like a user would. Each step takes a
+// screenshot into test-results/<target>/; steps run in order and a failed step does not stop
+// the later ones (each one sets up what it needs), so one run shows everything that is broken.
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
-export async function runUiSuite({ context, server, folder, extensionPath, shots }) {
-  const page = await context.newPage();
-  const t = Date.now();
-  await page.goto(workbenchUrl(server, { folder, extensionDevelopmentPath: extensionPath }));
-  await waitForWorkbench(page);
-  await page.screenshot({ path: path.join(shots, 'workbench.png') });
-  await closePage(page);
-  return { name: 'ui', passed: true, seconds: (Date.now() - t) / 1000 };
+import { activeEditorText, closePage, dismissNotificationsToasts, openFile, runCommand, waitForWorkbench } from './lib/browser.mjs';
+import { workbenchUrl } from './lib/server.mjs';
+import { log, sleep, waitFor } from './lib/util.mjs';
+
+const require = createRequire(import.meta.url);
+const { assertHoverConsistent } = require('../integration/hoverFormat.js');
+
+const HOVER = '.monaco-hover:not(.hidden)';
+const PANEL_TITLE = 'Next-Word Distribution';
+
+/** Centre of the first occurrence of `word` in the visible lines of the active editor. */
+async function wordPoint(page, word) {
+  return page.evaluate((word) => {
+    const editor = document.querySelector('.editor-group-container.active .monaco-editor .view-lines') || document.querySelector('.monaco-editor .view-lines');
+    if (!editor) return null;
+    const walker = document.createTreeWalker(editor, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const at = node.textContent.indexOf(word);
+      if (at < 0) continue;
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + word.length);
+      const r = range.getBoundingClientRect();
+      if (r.width > 0) return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+    }
+    return null;
+  }, word);
 }
+
+/** Hovers `word` until our hover shows (the first one waits for activation and the model). */
+async function hoverWord(page, word, timeout = 120_000) {
+  const deadline = Date.now() + timeout;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const p = await wordPoint(page, word);
+    if (!p) throw new Error(`"${word}" is not visible in the active editor`);
+    await page.mouse.move(5, 5);
+    await sleep(100);
+    await page.mouse.move(p.x - 2, p.y, { steps: 2 });
+    await page.mouse.move(p.x, p.y, { steps: 2 });
+    const hover = page.locator(HOVER).filter({ hasText: 'Probability' }).first();
+    try {
+      await hover.waitFor({ state: 'visible', timeout: 6_000 });
+      // Let the hover settle (it can re-render when the scores arrive).
+      await sleep(300);
+      const text = await hover.innerText();
+      return { text, attempts };
+    } catch {
+      if (Date.now() > deadline) {
+        const seen = await page.locator(HOVER).allInnerTexts().catch(() => []);
+        throw new Error(`no Surprisal Lens hover on "${word}" after ${attempts} attempts in ${timeout / 1000} s (hover widgets seen: ${JSON.stringify(seen)})`);
+      }
+    }
+  }
+}
+
+/** Extension decorations (class ced-*) that paint a background, in the visible editors. */
+async function colouredDecorations(page) {
+  return page.evaluate(() => {
+    let n = 0;
+    const colours = new Set();
+    for (const el of document.querySelectorAll('.monaco-editor [class*="ced-"]')) {
+      const bg = getComputedStyle(el).backgroundColor;
+      if (!bg || bg === 'transparent' || /^rgba\([^)]*,\s*0\)$/.test(bg)) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      n++;
+      colours.add(bg);
+    }
+    return { count: n, colours: [...colours] };
+  });
+}
+
+function panelFrame(page) {
+  // A webview is an <iframe class="webview"> holding the content in <iframe id="active-frame">.
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+async function readCandidates(page) {
+  const options = panelFrame(page).locator('[role="listbox"] [role="option"]');
+  await options.first().waitFor({ state: 'visible', timeout: 60_000 });
+  // Wait until the list is stable (it is filled once the prediction arrives).
+  let last = -1;
+  for (let i = 0; i < 10; i++) {
+    const n = await options.count();
+    if (n === last && n > 0) break;
+    last = n;
+    await sleep(300);
+  }
+  const items = await options.evaluateAll((els) => els.map((el) => ({ word: el.getAttribute('data-word'), text: el.innerText, tag: el.tagName })));
+  return { options, items };
+}
+
+export async function runUiSuite({ context, server, folder, extensionPath, shots, grep, smoke }) {
+  const steps = [];
+  const start = Date.now();
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  const shot = async (name) => {
+    const file = path.join(shots, `${name}.png`);
+    await page.screenshot({ path: file }).catch((err) => log(`screenshot ${name} failed: ${err.message}`));
+    return file;
+  };
+  const step = async (name, fn) => {
+    if (grep && !new RegExp(grep, 'i').test(name) && !/workbench/.test(name)) return;
+    const t = Date.now();
+    try {
+      const note = await fn();
+      steps.push({ name, passed: true, ms: Date.now() - t, note });
+      console.log(`  ok   ${name} (${Date.now() - t} ms)${note ? `: ${note}` : ''}`);
+    } catch (err) {
+      const file = await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}`);
+      steps.push({ name, passed: false, ms: Date.now() - t, error: err.message, screenshot: file });
+      console.log(`  FAIL ${name} (${Date.now() - t} ms): ${err.message.split('\n').join('\n       ')}`);
+    }
+  };
+  const url = workbenchUrl(server, { folder, extensionDevelopmentPath: extensionPath ?? undefined });
+  log(`UI suite${smoke ? ' (installed VSIX)' : ''}: ${url}`);
+
+  let workbenchOk = false;
+  await step('workbench opens the workspace', async () => {
+    await page.goto(url);
+    await waitForWorkbench(page);
+    await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 30_000 }).catch(() => {});
+    await dismissNotificationsToasts(page);
+    await shot('01-workbench');
+    workbenchOk = true;
+    const title = await page.title();
+    if (!smoke && !/Extension Development Host/.test(title)) {
+      throw new Error(`title "${title}" lacks [Extension Development Host]: the extension was not loaded for development`);
+    }
+    return title;
+  });
+
+  if (workbenchOk) {
+    await step('hover over a word shows probability, rank and alternatives', async () => {
+      await openFile(page, 'prose.md');
+      const { text, attempts } = await hoverWord(page, 'fox');
+      await shot('02-hover');
+      const h = assertHoverConsistent(text);
+      return `"fox": ${h.probability.value}%, rank #${h.rank}, ${h.alternatives.length} alternatives (${attempts} attempt(s))`;
+    });
+
+    await step('hover works in a TypeScript file', async () => {
+      await openFile(page, 'sample.ts');
+      const { text } = await hoverWord(page, 'width', 60_000);
+      await shot('03-hover-ts');
+      const h = assertHoverConsistent(text);
+      return `"width": ${h.probability.value}%, rank #${h.rank}`;
+    });
+
+    await step('toggling the heatmap colours the tokens and clears them', async () => {
+      await openFile(page, 'prose.md');
+      await page.mouse.move(5, 5);
+      await page.keyboard.press('Escape');
+      const before = await colouredDecorations(page);
+      await runCommand(page, 'Surprisal Lens: Toggle Surprisal Heatmap');
+      let on;
+      let off;
+      if (before.count >= 10) {
+        // The heatmap was on (default): the toggle clears it, the second one brings it back.
+        await shot('04-heatmap');
+        off = await waitFor(async () => {
+          const d = await colouredDecorations(page);
+          return d.count === 0 ? d : null;
+        }, { timeout: 20_000, message: `decorations to clear (had ${before.count})` });
+        await runCommand(page, 'Surprisal Lens: Toggle Surprisal Heatmap');
+        on = await waitFor(async () => {
+          const d = await colouredDecorations(page);
+          return d.count >= 10 ? d : null;
+        }, { timeout: 30_000, message: 'coloured token decorations after toggling back on' });
+      } else {
+        on = await waitFor(async () => {
+          const d = await colouredDecorations(page);
+          return d.count >= 10 ? d : null;
+        }, { timeout: 60_000, message: `coloured token decorations (before: ${before.count})` });
+        await sleep(500);
+        await shot('04-heatmap');
+        await runCommand(page, 'Surprisal Lens: Toggle Surprisal Heatmap');
+        off = await waitFor(async () => {
+          const d = await colouredDecorations(page);
+          return d.count <= before.count ? d : null;
+        }, { timeout: 20_000, message: 'decorations to clear' });
+      }
+      if (on.colours.length < 2) throw new Error(`heatmap uses a single colour (${on.colours[0]}): expected several surprisal buckets`);
+      return `${on.count} coloured decorations in ${on.colours.length} colours when on, ${off.count} when off (initially ${before.count >= 10 ? 'on' : 'off'})`;
+    });
+
+    await step('Show Next-Word Distribution lists ranked candidates; clicking one inserts it', async () => {
+      await openFile(page, 'prose.md');
+      // Cursor at the end of the document (the file ends with a newline: an empty last line).
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+End');
+      const before = await activeEditorText(page);
+      await runCommand(page, `Surprisal Lens: Show ${PANEL_TITLE}`);
+      await page.locator('.tab', { hasText: PANEL_TITLE }).first().waitFor({ timeout: 20_000 });
+      const { options, items } = await readCandidates(page);
+      await sleep(300);
+      await shot('05-panel');
+      if (items.length < 3) throw new Error(`only ${items.length} candidates: ${JSON.stringify(items)}`);
+      const pcts = items.map((it) => {
+        const m = /([0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)\s*%/.exec(it.text);
+        if (!m) throw new Error(`candidate without a percentage: ${JSON.stringify(it)}`);
+        return Number(m[1]);
+      });
+      for (const it of items) if (it.word === null) throw new Error(`candidate without data-word: ${JSON.stringify(it)}`);
+      for (let i = 1; i < pcts.length; i++) {
+        if (pcts[i] > pcts[i - 1] + 1e-9) throw new Error(`candidates are not ranked by probability: ${pcts.join(', ')}`);
+      }
+      if (pcts.reduce((a, b) => a + b, 0) > 100.5) throw new Error(`candidate percentages sum to more than 100: ${pcts.join(', ')}`);
+      // Click the most probable candidate that has visible text (not only whitespace).
+      const index = items.findIndex((it) => /\S/.test(it.word));
+      if (index < 0) throw new Error(`no candidate with visible text: ${JSON.stringify(items.map((i) => i.word))}`);
+      const word = items[index].word;
+      await options.nth(index).click();
+      const after = await waitFor(async () => {
+        const t = await activeEditorTextOf(page, 'prose.md');
+        return t !== before ? t : null;
+      }, { timeout: 15_000, message: `the document to change after clicking "${word}"` });
+      const expected = before + word;
+      if (after.replace(/\s+$/, '') !== expected.replace(/\s+$/, '')) {
+        throw new Error(`after clicking ${JSON.stringify(word)} the document ends ${JSON.stringify(after.slice(-60))}, expected ${JSON.stringify(expected.slice(-60))}`);
+      }
+      await shot('06-panel-inserted');
+      return `${items.length} candidates, top ${items.slice(0, 3).map((it, i) => `${JSON.stringify(it.word)} ${pcts[i]}%`).join(', ')}; clicked ${JSON.stringify(word)}`;
+    });
+  }
+
+  await closePage(page);
+  if (consoleErrors.length) log(`page errors: ${consoleErrors.slice(0, 5).join(' | ')}`);
+  const passed = steps.length > 0 && steps.every((s) => s.passed);
+  const failed = steps.filter((s) => !s.passed);
+  return {
+    name: smoke ? 'ui (VSIX)' : 'ui',
+    passed,
+    seconds: (Date.now() - start) / 1000,
+    steps,
+    error: passed ? undefined : `${failed.length} of ${steps.length} step(s) failed: ${failed.map((s) => s.name).join('; ')}`,
+  };
+}
+
+/** Text of the editor showing `name` (the panel may have the focus). */
+async function activeEditorTextOf(page, name) {
+  return page.evaluate((name) => {
+    const editors = [...document.querySelectorAll('.monaco-editor[data-uri]')].filter((e) => (e.getAttribute('data-uri') || '').endsWith('/' + name));
+    const editor = editors[0] || document.querySelector('.editor-group-container .monaco-editor');
+    if (!editor) return '';
+    const lines = [...editor.querySelectorAll('.view-lines .view-line')];
+    lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+    return lines.map((l) => l.textContent.replace(/\u00a0/g, ' ')).join('\n');
+  }, name);
+}
+
+export { activeEditorText };

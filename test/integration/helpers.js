@@ -6,6 +6,7 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const vscode = require('vscode');
+const { parseHover, halfUlp, assertHoverConsistent } = require('./hoverFormat');
 
 const EXTENSION_ID = 'surprisal-lens.surprisal-lens';
 const COMMANDS = [
@@ -97,85 +98,6 @@ async function waitForHover(uri, position, timeout = 90_000) {
     { timeout, interval: 500, message: `a Surprisal Lens hover at ${position.line}:${position.character} (last hover text: ${JSON.stringify(text)})` },
   );
   return text;
-}
-
-const NUM = '([0-9]+(?:\\.[0-9]+)?(?:e-?[0-9]+)?)';
-/** Half a unit in the last displayed place, e.g. "12.3" → 0.05. */
-function halfUlp(s) {
-  const m = /\.([0-9]+)/.exec(s);
-  return 0.5 * Math.pow(10, -(m ? m[1].length : 0));
-}
-
-/** Parses the hover Markdown into numbers; every field is null when absent. */
-function parseHover(text) {
-  const plain = text.replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1');
-  const field = (label, unit) => {
-    const m = new RegExp(`${label}[^0-9\\n]*?(<\\s*)?${NUM}\\s*${unit}`, 'i').exec(plain);
-    return m ? { value: Number(m[2]), text: m[2], lessThan: Boolean(m[1]) } : null;
-  };
-  const rank = /Rank[^#\n]*#\s*([0-9][0-9,]*)/i.exec(plain);
-  const altIndex = plain.search(/Top alternatives/i);
-  const alternatives = [];
-  if (altIndex >= 0) {
-    const section = plain.slice(altIndex).split('\n').slice(1);
-    for (const line of section) {
-      const m = new RegExp(`${NUM}\\s*%`).exec(line);
-      if (m) alternatives.push({ line: line.trim(), pct: Number(m[1]), text: m[1] });
-    }
-  }
-  return {
-    probability: field('Probability', '%'),
-    surprisal: field('Surprisal', 'bits'),
-    entropy: field('Entropy', 'bits'),
-    rank: rank ? Number(rank[1].replace(/,/g, '')) : null,
-    hasAlternativesSection: altIndex >= 0,
-    alternatives,
-  };
-}
-
-/** Checks a parsed hover for internal consistency; returns the parsed figures. */
-function assertHoverConsistent(text) {
-  const h = parseHover(text);
-  assert.ok(h.probability, `hover lacks "Probability <n>%": ${text}`);
-  assert.ok(h.surprisal, `hover lacks "Surprisal <n> bits": ${text}`);
-  assert.ok(h.rank !== null, `hover lacks "Rank #<n>": ${text}`);
-  assert.ok(h.entropy, `hover lacks "Entropy <n> bits": ${text}`);
-  assert.ok(h.hasAlternativesSection, `hover lacks a "Top alternatives" section: ${text}`);
-  assert.ok(h.alternatives.length >= 1, `"Top alternatives" lists no percentages: ${text}`);
-
-  const p = h.probability.value;
-  assert.ok(p >= 0 && p <= 100, `probability ${p}% out of range`);
-  assert.ok(Number.isInteger(h.rank) && h.rank >= 1, `rank ${h.rank} is not a positive integer`);
-  assert.ok(h.entropy.value >= 0 && h.entropy.value <= 32, `entropy ${h.entropy.value} bits out of range`);
-
-  // Surprisal must be -log2(probability), within the rounding of both displayed figures.
-  if (!h.probability.lessThan && p > 0) {
-    const pu = halfUlp(h.probability.text);
-    const lo = Math.max(p - pu, 1e-12) / 100;
-    const hi = Math.min(p + pu, 100) / 100;
-    const su = halfUlp(h.surprisal.text) + 1e-9;
-    const s = h.surprisal.value;
-    assert.ok(
-      s >= -Math.log2(hi) - su && s <= -Math.log2(lo) + su,
-      `surprisal ${s} bits is not -log2(${p}%) = ${(-Math.log2(p / 100)).toFixed(3)} bits`,
-    );
-  }
-  // Alternatives: valid percentages, best first, not more than the whole distribution.
-  const pcts = h.alternatives.map((a) => a.pct);
-  let slack = 0;
-  for (const a of h.alternatives) slack += halfUlp(a.text);
-  for (const x of pcts) assert.ok(x >= 0 && x <= 100, `alternative percentage ${x} out of range`);
-  for (let i = 1; i < pcts.length; i++) {
-    assert.ok(pcts[i] <= pcts[i - 1] + 1e-9, `alternatives are not sorted by probability: ${pcts.join(', ')}`);
-  }
-  const sum = pcts.reduce((a, b) => a + b, 0);
-  assert.ok(sum <= 100 + slack + 1e-9, `alternatives sum to ${sum}% > 100%`);
-  // A token of rank n has at most n-1 candidates strictly more probable.
-  const tol = halfUlp(h.probability.text) + Math.max(...h.alternatives.map((a) => halfUlp(a.text)));
-  const better = pcts.filter((x) => x > p + tol).length;
-  assert.ok(better <= h.rank - 1, `rank #${h.rank} but ${better} alternatives are more probable than ${p}%`);
-  if (h.rank === 1) assert.ok(Math.abs(pcts[0] - p) <= tol + 1e-9 || h.probability.lessThan, `rank #1 token at ${p}% but the top alternative is ${pcts[0]}%`);
-  return h;
 }
 
 /** Reference log-probs of the tiny model (models/tiny/reference.json), when the extension ships it. */

@@ -53,7 +53,7 @@ export async function waitForWorkbench(page, timeout = 90_000) {
 /** Runs a command by its palette label (e.g. "Surprisal Lens: Toggle Surprisal Heatmap"). */
 export async function runCommand(page, label, { timeout = 20_000 } = {}) {
   await dismissNotificationsToasts(page);
-  const input = page.locator('.quick-input-widget input');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
@@ -78,19 +78,33 @@ export async function runCommand(page, label, { timeout = 20_000 } = {}) {
   }
 }
 
-/** Opens a workspace file with Quick Open and waits for its editor to be active. */
+/**
+ * Makes `name` the active editor: its tab when already open, else its row in the explorer,
+ * else Quick Open.
+ */
 export async function openFile(page, name) {
-  const input = page.locator('.quick-input-widget input');
+  const activeTab = page.locator('.editor-group-container .tabs-container .tab.active', { hasText: name });
+  const editorReady = async () => {
+    await activeTab.first().waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor({ timeout: 10_000 });
+  };
   for (let attempt = 1; ; attempt++) {
     try {
       await page.keyboard.press('Escape');
-      await page.keyboard.press('Control+P');
-      await input.waitFor({ state: 'visible', timeout: 5_000 });
-      await input.fill(name);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
-      await page.keyboard.press('Enter');
-      await page.locator(`.tabs-container .tab.active`, { hasText: name }).waitFor({ timeout: 10_000 });
-      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor({ timeout: 10_000 });
+      const tab = page.locator('.editor-group-container .tabs-container .tab', { hasText: name }).first();
+      const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+      if (await tab.isVisible().catch(() => false)) {
+        await tab.click();
+      } else if (await row.isVisible().catch(() => false)) {
+        await row.dblclick();
+      } else {
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await page.keyboard.press('Control+P');
+        await input.waitFor({ state: 'visible', timeout: 5_000 });
+        await input.fill(name);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click({ timeout: 15_000 });
+      }
+      await editorReady();
       return;
     } catch (err) {
       if (attempt >= 3) throw new Error(`could not open ${name}: ${err.message}`);

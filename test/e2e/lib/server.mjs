@@ -164,3 +164,39 @@ export function workbenchUrl(server, { folder, extensionDevelopmentPath, extensi
   if (payload.length) params.set('payload', JSON.stringify(payload));
   return `${server.url}/?${params.toString()}`;
 }
+
+/** Quiet, deterministic settings: no welcome page, tips, chat side bar, update checks. */
+export const TEST_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+  'chat.commandCenter.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.ignoreRecommendations': true,
+  'security.workspace.trust.enabled': false,
+  'git.enabled': false,
+  'files.hotExit': 'off',
+  'window.restoreWindows': 'none',
+  'editor.minimap.enabled': false,
+  'editor.hover.delay': 200,
+  'editor.occurrencesHighlight': 'off',
+  'editor.selectionHighlight': false,
+};
+
+/** Writes TEST_SETTINGS as user settings of the run and as workspace settings of `folder`. */
+export function writeSettings(runDir, folders) {
+  const text = JSON.stringify(TEST_SETTINGS, null, 2) + '\n';
+  for (const dir of [path.join(runDir, 'user-data', 'User'), path.join(runDir, 'server-data', 'data', 'User')]) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'settings.json'), text);
+  }
+  for (const folder of folders) {
+    fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(folder, '.vscode', 'settings.json'), text);
+  }
+}
