@@ -5,7 +5,7 @@
  */
 import { analyseRow } from './distribution';
 import { ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
-import { OnnxCausalLm, type KvCache } from './onnxModel';
+import { OnnxCausalLm, sliceCache, type KvCache } from './onnxModel';
 import type { NextTokens } from './protocol';
 import { summarise, type DocumentSummary } from './summary';
 import { TextTokenizer, type TokenizedText } from './textTokenizer';
@@ -79,6 +79,8 @@ export interface DocumentScores {
   readonly summary: DocumentSummary;
   /** Leading tokens whose scores were taken from `ScoreOptions.previous`. */
   readonly reusedTokens: number;
+  /** Window positions whose keys/values came from the previous scoring's cache. */
+  readonly cachedPositions: number;
   /** The window layout used, so a later re-scoring can tell whether it may reuse this. */
   readonly windowSize: number;
   readonly stride: number;
@@ -96,8 +98,21 @@ export interface ContinuationState {
 export const DEFAULT_TOP_K = 10;
 export const DEFAULT_MAX_WINDOW = 1024;
 
+/** The keys/values of one window, kept to speed up the next edit in that window. */
+interface WindowCache {
+  readonly start: number;
+  /** The window's input ids (BOS included). */
+  readonly ids: readonly number[];
+  readonly cache: KvCache;
+}
+
 export class LanguageModel {
   private disposed = false;
+  /**
+   * One window's cache per scoring result, found again when that result is passed back as
+   * `previous`. Weak, so the cache goes when the caller drops the result.
+   */
+  private readonly windowCaches = new WeakMap<DocumentScores, WindowCache>();
 
   private constructor(
     readonly info: ModelInfo,
@@ -178,28 +193,44 @@ export class LanguageModel {
     let start = 0;
     while (start + docPerWindow < n && start + docPerWindow <= reused) start += stride;
     let scoredUpTo = reused; // document tokens before this index are done
+    const shift = bos === null ? 0 : 1;
+    const cached = reusable ? this.windowCaches.get(reusable) : undefined;
+    let keptCache: WindowCache | undefined;
+    let firstWindow = true;
+    let cachedPositions = 0;
     while (scoredUpTo < n) {
       if (options.cancellation?.isCancelled) throw new CancelledError();
       const end = Math.min(start + docPerWindow, n);
-      const windowIds = bos === null ? tokens.ids.subarray(start, end) : [bos, ...tokens.ids.subarray(start, end)];
-      const { logits, logitsWidth } = await this.graph.forward(windowIds, null, false);
+      const windowIds = bos === null ? Array.from(tokens.ids.subarray(start, end)) : [bos, ...tokens.ids.subarray(start, end)];
       // Document token j sits at window position (j - start) + shift and is predicted by
       // the row before it.
-      const shift = bos === null ? 0 : 1;
       const firstTarget = Math.max(scoredUpTo, bos === null ? start + 1 : start);
+      const firstRow = firstTarget - start + shift - 1;
+      // Typing in the same window again: the keys/values of the unchanged positions before
+      // the first target are taken from the cache instead of being recomputed.
+      const pastLength = cached && cached.start === start ? Math.min(commonLength(cached.ids, windowIds), firstRow) : 0;
+      const past = pastLength > 0 ? sliceCache(cached!.cache, pastLength) : null;
+      cachedPositions += pastLength;
+      const isLast = end === n;
+      const keep = this.graph.hasCache && (reusable ? firstWindow : isLast);
+      const { logits, logitsWidth, cache } = await this.graph.forward(windowIds.slice(pastLength), past, keep);
+      if (keep && cache) keptCache = { start, ids: windowIds, cache };
       for (let j = firstTarget; j < end; j++) {
-        const row = j - start + shift - 1;
+        const row = j - start + shift - 1 - pastLength;
         const stats = analyseRow(logits, row * logitsWidth, logitsWidth, tokens.ids[j]!, displayable, topIds, topProbs, j * k, k);
         logprobs[j] = stats.logprob;
         ranks[j] = stats.rank;
         entropies[j] = stats.entropyBits;
       }
       scoredUpTo = end;
+      firstWindow = false;
       options.onProgress?.(scoredUpTo, n);
-      if (end === n) break;
+      if (isLast) break;
       start += stride;
     }
-    return {
+    // Nothing changed at all: the old cache still describes this text.
+    keptCache ??= cached;
+    const result: DocumentScores = {
       tokenCount: n,
       ids: tokens.ids,
       starts: tokens.starts,
@@ -213,9 +244,12 @@ export class LanguageModel {
       exactOffsets: tokens.exactOffsets,
       summary: summarise(logprobs, text),
       reusedTokens: reused,
+      cachedPositions,
       windowSize: window,
       stride,
     };
+    if (keptCache) this.windowCaches.set(result, keptCache);
+    return result;
   }
 
   /**
@@ -313,6 +347,13 @@ export class LanguageModel {
   private assertUsable(): void {
     if (this.disposed) throw new Error('The model was unloaded');
   }
+}
+
+function commonLength(a: readonly number[], b: readonly number[]): number {
+  const limit = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < limit && a[i] === b[i]) i++;
+  return i;
 }
 
 /** Leading tokens identical in id and position in both tokenizations. */

@@ -190,3 +190,19 @@ function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0]!.trim();
 }
+
+/** The first `length` positions of a cache (tensors are [batch, heads, positions, headDim]). */
+export function sliceCache(cache: KvCache, length: number): KvCache {
+  if (length >= cache.length) return cache;
+  const tensors = new Map<string, ort.Tensor>();
+  for (const [name, tensor] of cache.tensors) {
+    const [batch, heads, positions, headDim] = tensor.dims as [number, number, number, number];
+    const source = tensor.data as Float32Array | Uint16Array;
+    const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(batch * heads * length * headDim);
+    for (let h = 0; h < batch * heads; h++) {
+      target.set(source.subarray(h * positions * headDim, (h * positions + length) * headDim), h * length * headDim);
+    }
+    tensors.set(name, new ort.Tensor(tensor.type as 'float32', target as Float32Array, [batch, heads, length, headDim]));
+  }
+  return { length, tensors };
+}

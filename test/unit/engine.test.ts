@@ -124,6 +124,25 @@ describe('engine on the tiny test model', () => {
     assert.ok(reusedSomething, 'at least one edit reused the unchanged prefix');
   });
 
+  it('reuses the window cache when typing in the same place, with identical scores', async () => {
+    const base = reference.cases.find((x) => x.windowed)!.text;
+    let text = base;
+    let previous = await model.score(text, { windowSize: 64, stride: 32 });
+    const at = Math.floor(base.length * 0.9);
+    let cached = 0;
+    for (const ch of ' and then some more words') {
+      const position = at + (text.length - base.length);
+      text = text.slice(0, position) + ch + text.slice(position);
+      const incremental = await model.score(text, { windowSize: 64, stride: 32, previous });
+      const fresh = await model.score(text, { windowSize: 64, stride: 32 });
+      assert.ok(maxAbsDiff(incremental.logprobs, fresh.logprobs) < 1e-4);
+      assert.deepEqual(Array.from(incremental.ranks), Array.from(fresh.ranks));
+      cached += incremental.cachedPositions;
+      previous = incremental;
+    }
+    assert.ok(cached > 0, 'the keys/values of unchanged window positions were reused');
+  });
+
   it('predicts the next token after a context', async () => {
     const next = await model.predictNext('def f(x):', 5);
     assert.equal(next.candidates.length, 5);
