@@ -4,6 +4,7 @@
  */
 import type { DocumentScores, ModelInfo } from './engine';
 import type { ModelFolderErrorCode } from './modelFolder';
+import type { NextWordDistribution, NextWordOptions } from './nextWords';
 
 export interface LoadSettings {
   readonly modelPath: string;
@@ -43,6 +44,14 @@ export interface NextTokensRequest {
   readonly topK: number;
 }
 
+export interface NextWordsRequest {
+  readonly type: 'nextWords';
+  readonly id: number;
+  /** The text before the cursor. */
+  readonly context: string;
+  readonly options: NextWordOptions;
+}
+
 export interface CancelRequest {
   readonly type: 'cancel';
   /** The id of the request to abandon. */
@@ -55,7 +64,7 @@ export interface ForgetRequest {
   readonly documentKey: string;
 }
 
-export type ToWorker = LoadRequest | ScoreRequest | NextTokensRequest | CancelRequest | ForgetRequest;
+export type ToWorker = LoadRequest | ScoreRequest | NextTokensRequest | NextWordsRequest | CancelRequest | ForgetRequest;
 
 export interface ModelLoaded {
   readonly info: ModelInfo;
@@ -93,6 +102,7 @@ export type Reply =
   | { readonly type: 'loaded'; readonly id: number; readonly result: ModelLoaded }
   | { readonly type: 'scored'; readonly id: number; readonly result: ScoredDocument }
   | { readonly type: 'nextTokens'; readonly id: number; readonly result: NextTokens }
+  | { readonly type: 'nextWords'; readonly id: number; readonly result: NextWordDistribution }
   | { readonly type: 'done'; readonly id: number };
 
 export interface ProgressMessage {
@@ -115,6 +125,7 @@ export interface ResultOf {
   load: ModelLoaded;
   score: ScoredDocument;
   nextTokens: NextTokens;
+  nextWords: NextWordDistribution;
   cancel: void;
   forget: void;
 }

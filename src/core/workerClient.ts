@@ -55,7 +55,7 @@ export class WorkerClient {
     return this.worker !== null;
   }
 
-  request<T extends 'load' | 'score' | 'nextTokens' | 'forget'>(
+  request<T extends 'load' | 'score' | 'nextTokens' | 'nextWords' | 'forget'>(
     message: RequestOf<T>,
     signal?: CancellationSignal,
     onProgress?: (scored: number, total: number) => void,

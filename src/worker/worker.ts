@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { CancelledError, LanguageModel, type DocumentScores } from '../core/engine';
 import { ModelFolderError } from '../core/modelFolder';
+import { nextWordDistribution } from '../core/nextWords';
 import type { FromWorker, ToWorker, WorkerErrorInfo } from '../core/protocol';
 
 const port = parentPort;
@@ -78,6 +79,13 @@ async function handle(message: ToWorker): Promise<void> {
       const current = requireModel();
       const result = await current.predictNext(message.context, message.topK);
       send({ type: 'nextTokens', id: message.id, result });
+      return;
+    }
+    case 'nextWords': {
+      const result = await nextWordDistribution(requireModel(), message.context, message.options, {
+        get isCancelled() { return cancelled.has(message.id); },
+      });
+      send({ type: 'nextWords', id: message.id, result });
       return;
     }
     case 'forget':

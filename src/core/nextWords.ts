@@ -1,0 +1,525 @@
+/**
+ * The next-word distribution at a cursor: which whole WORDS the model expects next, with
+ * honest probabilities, rather than subword tokens.
+ *
+ * A word is a first token followed by "continuation" tokens (tokens that do not start with
+ * whitespace, punctuation or a symbol), and it ends where the next token is not a
+ * continuation (whitespace, punctuation, newline, end of text). Its probability is
+ *
+ *   P(w | ctx) = P(tokens of w | ctx) x P(next token is not a continuation | ctx, w)
+ *
+ * the beginning-of-word correction of Pimentel & Meister (2024, "How to Compute the
+ * Probability of a Word") and Oh & Schuler (2024) for tokenizers whose tokens carry their
+ * leading whitespace (GPT-2's `Ġ`, SentencePiece's `▁`): without the second factor the
+ * prefix "hel" would be counted as a word while "hello" is what the model means. The events
+ * "w, then a non-continuation token" are disjoint for different token sequences, so the
+ * listed probabilities sum to at most 1. Different tokenizations of the same text are
+ * summed.
+ *
+ * The search is best-first over word prefixes (a beam whose width adapts to the
+ * distribution): the most probable unfinished prefix is run through the model next, reusing
+ * its parent's key/value cache via `LanguageModel.step`. A prefix's probability bounds every
+ * word through it, so the search stops as soon as no open prefix can beat the last listed
+ * word (`exact` is then true), or when the step budget `beamWidth x maxTokensPerWord` is
+ * spent. At most `1 + beamWidth x maxTokensPerWord` model steps are run.
+ *
+ * When the cursor follows part of a word ("The quick bro|"), or a space, the search backs off
+ * to the start of that word (conditioning on "The quick") and keeps only words that begin
+ * with the typed part (" bro"), so the tokenization at the cursor never cuts a word in an
+ * unnatural place (the prompt-boundary problem). Probabilities are then conditioned on the
+ * typed part: P(w | ctx, w starts with " bro") = P(w | ctx) / P(" bro..." | ctx), the
+ * denominator summed over every tokenization of the typed part the search met (a lower
+ * bound, so listed values may slightly overstate, but still sum to at most 1).
+ *
+ * Pure Node (no `vscode`): used by the worker and tested directly.
+ */
+import { CancelledError, type Cancellation, type ContinuationState, type LanguageModel } from './engine';
+
+export interface NextWordOptions {
+  /** How many words (or tokens) to list; default 15. */
+  readonly maxWords?: number;
+  /** Step budget per token of depth: at most `beamWidth x maxTokensPerWord` prefixes are run; default 8. */
+  readonly beamWidth?: number;
+  /** The longest word searched, in tokens after the typed part; default 4. */
+  readonly maxTokensPerWord?: number;
+  /** List the raw next tokens instead (exactly `LanguageModel.predictNext`). */
+  readonly rawTokens?: boolean;
+}
+
+export interface NextWord {
+  /** The whole word as it would read after the conditioned text, leading space included (" hello"). */
+  readonly text: string;
+  /** What to insert at the cursor: `text` without the part already typed ('' when not insertable). */
+  readonly completion: string;
+  /** P(word | text before the cursor) (words mode) or P(token | context) (tokens mode). */
+  readonly prob: number;
+  /** The token ids of the most probable tokenization found (the typed part included). */
+  readonly tokens: number[];
+}
+
+export interface NextWordDistribution {
+  readonly words: NextWord[];
+  /** Entropy of the next-token distribution after the conditioned text, in bits. */
+  readonly entropyBits: number;
+  /** The last few words conditioned on, the typed part of the current word included. */
+  readonly contextTail: string;
+  readonly mode: 'words' | 'tokens';
+  /**
+   * The text just before the cursor that the listed words complete: the current word's
+   * typed letters with the space before it, or a trailing space; '' at a word boundary
+   * (after punctuation or a newline) and always '' in tokens mode.
+   */
+  readonly partial: string;
+  /** Whether the cursor is inside (or at the end of) a word, so the list holds completions of it. */
+  readonly midWord: boolean;
+  /** In mid-word mode: P(the current word ends right at the cursor), not listed because it inserts nothing. */
+  readonly endsHereProb: number;
+  /** P(the typed part | the text before it), summed over the tokenizations found; 1 when `partial` is ''. */
+  readonly partialProb: number;
+  /** True when the search proved that no unlisted word is more probable than the last listed one. */
+  readonly exact: boolean;
+  /** `LanguageModel.step` calls made. */
+  readonly steps: number;
+  /** Tokens of context conditioned on (after truncation to the window). */
+  readonly contextTokens: number;
+  /** Whether the context was cut to fit the model's window. */
+  readonly truncated: boolean;
+}
+
+export const DEFAULT_MAX_WORDS = 15;
+export const DEFAULT_BEAM_WIDTH = 8;
+export const DEFAULT_MAX_TOKENS_PER_WORD = 4;
+
+/** Token classes. */
+const CONTINUATION = 0;
+const BOUNDARY = 1;
+/** Special (end of text, padding, control) tokens: end a word, never listed. */
+const SPECIAL = 2;
+
+interface Vocab {
+  /** The text bytes of each token, SentencePiece's `▁` written as a space. */
+  readonly bytes: readonly Uint8Array[];
+  readonly cls: Uint8Array;
+  /** Ids of continuation tokens, for fast sums. */
+  readonly continuationIds: Int32Array;
+}
+
+const vocabCache = new WeakMap<LanguageModel, Vocab>();
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+const SPECIAL_TEXT = /^(?:<\|[^|<>]*\|>|<\/?s>|<(?:unk|pad|mask|eos|bos|cls|sep)>|\[(?:UNK|PAD|CLS|SEP|MASK)\])$/i;
+const NON_WORD_START = /^[\s\p{P}\p{S}]/u;
+
+function vocabOf(model: LanguageModel): Vocab {
+  const cached = vocabCache.get(model);
+  if (cached) return cached;
+  const tokenizer = model.tokenizer;
+  const width = Math.max(model.info.vocabSize, tokenizer.vocabSize);
+  // SentencePiece writes spaces as U+2581; detect it from how a space is encoded.
+  const probe = Array.from(tokenizer.encode('a b').ids, (id) => tokenizer.pieceBytes(id));
+  const metaspace = probe.some((b) => indexOfMetaspace(b) >= 0) && !probe.some((b) => b.includes(0x20));
+  const bytes: Uint8Array[] = [];
+  const cls = new Uint8Array(width).fill(SPECIAL);
+  const continuation: number[] = [];
+  for (let id = 0; id < width; id++) {
+    if (id >= tokenizer.vocabSize) {
+      bytes.push(new Uint8Array(0));
+      continue;
+    }
+    let b = tokenizer.pieceBytes(id);
+    if (metaspace) b = replaceMetaspace(b);
+    bytes.push(b);
+    const special = id === model.info.bosTokenId || b.length === 0 || isControl(b[0]!) || SPECIAL_TEXT.test(tokenizer.displayText(id));
+    cls[id] = special ? SPECIAL : startsWord(b) ? BOUNDARY : CONTINUATION;
+    if (cls[id] === CONTINUATION) continuation.push(id);
+  }
+  const vocab: Vocab = { bytes, cls, continuationIds: Int32Array.from(continuation) };
+  vocabCache.set(model, vocab);
+  return vocab;
+}
+
+/** Control characters other than tab and line breaks: they end a word but are never offered. */
+function isControl(byte: number): boolean {
+  return (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte === 0x7f;
+}
+
+function indexOfMetaspace(b: Uint8Array, from = 0): number {
+  for (let i = from; i + 2 < b.length; i++) if (b[i] === 0xe2 && b[i + 1] === 0x96 && b[i + 2] === 0x81) return i;
+  return -1;
+}
+
+function replaceMetaspace(b: Uint8Array): Uint8Array {
+  if (indexOfMetaspace(b) < 0) return b;
+  const out: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 0xe2 && b[i + 1] === 0x96 && b[i + 2] === 0x81) {
+      out.push(0x20);
+      i += 2;
+    } else out.push(b[i]!);
+  }
+  return Uint8Array.from(out);
+}
+
+/** Whether a token's text begins with whitespace, punctuation, a symbol or a control character ('_' excepted). */
+function startsWord(b: Uint8Array): boolean {
+  const first = b[0]!;
+  if (first < 0x80) {
+    if (first === 0x5f) return false; // '_' joins identifiers
+    if (first <= 0x20 || first === 0x7f) return true;
+    return !((first >= 0x30 && first <= 0x39) || (first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x7a));
+  }
+  const length = first >= 0xf0 ? 4 : first >= 0xe0 ? 3 : first >= 0xc0 ? 2 : 0;
+  if (length === 0 || b.length < length) return false; // a fragment of a character: assume a letter
+  try {
+    return NON_WORD_START.test(utf8Strict.decode(b.subarray(0, length)));
+  } catch {
+    return false;
+  }
+}
+
+/** A character that can continue a word (what a continuation token starts with). */
+function isWordChar(ch: string): boolean {
+  return ch === '_' || !NON_WORD_START.test(ch);
+}
+
+/**
+ * Splits the text before the cursor into what is conditioned on and the typed part of the
+ * current word: the trailing word characters plus the one space or tab before them, or just
+ * a trailing space or tab.
+ */
+export function splitAtWord(context: string): { before: string; partial: string; midWord: boolean } {
+  let start = context.length;
+  while (start > 0) {
+    const code = context.charCodeAt(start - 1);
+    const width = code >= 0xdc00 && code <= 0xdfff && start >= 2 ? 2 : 1;
+    if (!isWordChar(context.slice(start - width, start))) break;
+    start -= width;
+  }
+  const midWord = start < context.length;
+  if (start > 0 && (context[start - 1] === ' ' || context[start - 1] === '\t')) start--;
+  return { before: context.slice(0, start), partial: context.slice(start), midWord };
+}
+
+/** The last few words of a text, for showing what was conditioned on ('…' marks a cut). */
+export function tailWords(text: string, maxWords = 8, maxChars = 80): string {
+  let tail = text.length > maxChars ? text.slice(text.length - maxChars) : text;
+  if (tail.length < text.length) {
+    // Do not start in the middle of a word.
+    const firstSpace = tail.search(/\s/);
+    if (firstSpace > 0 && firstSpace < tail.length - 1) tail = tail.slice(firstSpace);
+  }
+  const parts = tail.split(/(?<=\S)(?=\s)/);
+  if (parts.length > maxWords) tail = parts.slice(parts.length - maxWords).join('');
+  return tail.length < text.length ? `…${tail}` : tail;
+}
+
+interface Node {
+  readonly parent: Node | null;
+  readonly token: number;
+  readonly depth: number;
+  /** ln P(token sequence | context). */
+  readonly logp: number;
+  /** Bytes of the word so far (typed part included). */
+  readonly bytes: Uint8Array;
+  /** Whether the bytes cover the whole typed part. */
+  readonly covered: boolean;
+  state: ContinuationState | null;
+  /** Children pushed but not yet run or pruned; the state is dropped at 0. */
+  openChildren: number;
+}
+
+interface WordEntry {
+  prob: number;
+  bestPath: number;
+  tokens: number[];
+  bytes: Uint8Array;
+}
+
+/** Max-heap on logp. */
+class Frontier {
+  private readonly items: Node[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): Node | undefined {
+    return this.items[0];
+  }
+  push(node: Node): void {
+    const a = this.items;
+    a.push(node);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]!.logp >= a[i]!.logp) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+  pop(): Node | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]!.logp > a[m]!.logp) m = l;
+        if (r < a.length && a[r]!.logp > a[m]!.logp) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function check(cancellation: Cancellation | undefined): void {
+  if (cancellation?.isCancelled) throw new CancelledError();
+}
+
+function entropyBits(logprobs: Float32Array): number {
+  let h = 0;
+  for (let i = 0; i < logprobs.length; i++) {
+    const lp = logprobs[i]!;
+    if (lp > -Infinity) h -= Math.exp(lp) * lp;
+  }
+  return Math.max(0, h) / Math.LN2;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** 0: inconsistent; 1: consistent, typed part not yet covered; 2: covers it. */
+function matchTyped(typed: Uint8Array, offset: number, token: Uint8Array): 0 | 1 | 2 {
+  const remaining = typed.length - offset;
+  const n = Math.min(remaining, token.length);
+  if (n === 0) return 0;
+  for (let i = 0; i < n; i++) if (typed[offset + i] !== token[i]) return 0;
+  return token.length >= remaining ? 2 : 1;
+}
+
+function decodeStrict(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8Strict.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The most likely next words (or tokens) after `context`, the text before the cursor. */
+export async function nextWordDistribution(
+  model: LanguageModel,
+  context: string,
+  options: NextWordOptions = {},
+  cancellation?: Cancellation,
+): Promise<NextWordDistribution> {
+  const maxWords = Math.max(1, Math.floor(options.maxWords ?? DEFAULT_MAX_WORDS));
+  const beamWidth = Math.max(1, Math.floor(options.beamWidth ?? DEFAULT_BEAM_WIDTH));
+  const maxTokensPerWord = Math.max(1, Math.floor(options.maxTokensPerWord ?? DEFAULT_MAX_TOKENS_PER_WORD));
+  check(cancellation);
+
+  if (options.rawTokens) {
+    const next = await model.predictNext(context, maxWords);
+    check(cancellation);
+    const tokenizer = model.tokenizer;
+    const words = next.candidates.map((c) => {
+      const special = c.id === model.info.bosTokenId || SPECIAL_TEXT.test(c.text);
+      const completion = special ? '' : (decodeStrict(tokenizer.pieceBytes(c.id)) ?? '');
+      return { text: c.text, completion, prob: c.prob, tokens: [c.id] };
+    });
+    const contextIds = tokenizer.encode(context).ids.length;
+    const room = model.info.bosTokenId === null ? model.info.windowSize : model.info.windowSize - 1;
+    return {
+      words,
+      entropyBits: next.entropyBits,
+      contextTail: tailWords(context),
+      mode: 'tokens',
+      partial: '',
+      midWord: false,
+      endsHereProb: 0,
+      partialProb: 1,
+      exact: true,
+      steps: 1,
+      contextTokens: Math.min(contextIds, room),
+      truncated: contextIds > room,
+    };
+  }
+
+  const vocab = vocabOf(model);
+  const { before, partial, midWord } = splitAtWord(context);
+  const typed = encoder.encode(partial);
+  const tokenizer = model.tokenizer;
+  const beforeIds = tokenizer.encode(before).ids;
+  // The typed part may take a few tokens of its own before the word's new tokens start.
+  const typedTokens = partial === '' ? 0 : tokenizer.encode(partial).ids.length;
+  const bos = model.info.bosTokenId;
+  const depthLimit = maxTokensPerWord + Math.max(0, typedTokens - 1);
+  const room = Math.max(1, model.info.windowSize - (bos === null ? 0 : 1) - depthLimit);
+  const ids = Array.from(beforeIds.subarray(Math.max(0, beforeIds.length - room)));
+  const base = {
+    contextTail: tailWords(context),
+    mode: 'words' as const,
+    partial,
+    midWord,
+    contextTokens: ids.length,
+    truncated: beforeIds.length > ids.length,
+  };
+  if (ids.length === 0 && bos === null) {
+    // Nothing to condition on (no BOS token and an empty context).
+    return { ...base, words: [], entropyBits: NaN, endsHereProb: 0, partialProb: 0, exact: false, steps: 0 };
+  }
+
+  const root: Node = { parent: null, token: -1, depth: 0, logp: 0, bytes: new Uint8Array(0), covered: typed.length === 0, state: null, openChildren: 0 };
+  root.state = await model.step(null, ids);
+  check(cancellation);
+  let steps = 1;
+  const entropy = entropyBits(root.state.nextLogprobs);
+
+  const budget = beamWidth * maxTokensPerWord;
+  const found = new Map<string, WordEntry>();
+  let partialMass = typed.length === 0 ? 1 : 0;
+  // The k-th best listable word's probability: no prefix below it can place a word in the list.
+  let threshold = 0;
+  let droppedBest = -Infinity; // ln P of the best child left out for lack of budget
+  const listable = (entry: WordEntry) => entry.bytes.length > typed.length && decodeStrict(entry.bytes) !== undefined;
+  const updateThreshold = () => {
+    const probs: number[] = [];
+    for (const entry of found.values()) if (listable(entry)) probs.push(entry.prob);
+    if (probs.length < maxWords) return;
+    probs.sort((a, b) => b - a);
+    threshold = probs[maxWords - 1]!;
+  };
+
+  const frontier = new Frontier();
+  const expand = (node: Node) => {
+    const lp = node.state!.nextLogprobs;
+    const width = Math.min(lp.length, vocab.cls.length);
+    const children: Node[] = [];
+    const consumed = node.bytes.length;
+    const logThreshold = threshold > 0 ? Math.log(threshold) : -Infinity;
+    const consider = (id: number) => {
+      const logp = node.logp + lp[id]!;
+      const token = vocab.bytes[id]!;
+      let covered = node.covered;
+      if (!covered) {
+        const match = matchTyped(typed, consumed, token);
+        if (match === 0) return;
+        if (match === 2) {
+          covered = true;
+          partialMass += Math.exp(logp);
+        }
+      }
+      if (!(logp > logThreshold)) return;
+      children.push({ parent: node, token: id, depth: node.depth + 1, logp, bytes: concat(node.bytes, token), covered, state: null, openChildren: 0 });
+    };
+    if (node.depth === 0 || !node.covered) {
+      // A word's first token may be of any class; inside the typed part, any token that fits it.
+      for (let id = 0; id < width; id++) if (vocab.cls[id] !== SPECIAL) consider(id);
+    } else {
+      for (const id of vocab.continuationIds) if (id < width) consider(id);
+    }
+    // Only as many prefixes as steps are left can ever be run.
+    const room = Math.max(0, 1 + budget - steps);
+    if (children.length > room) {
+      children.sort((a, b) => b.logp - a.logp);
+      droppedBest = Math.max(droppedBest, children[room]!.logp);
+      children.length = room;
+    }
+    for (const child of children) frontier.push(child);
+    node.openChildren = children.length;
+    if (children.length === 0) node.state = null;
+  };
+  const release = (node: Node) => {
+    if (--node.openChildren === 0) node.state = null;
+  };
+
+  expand(root);
+  let budgetSpent = false;
+  while (frontier.size > 0) {
+    const top = frontier.peek()!;
+    if (threshold > 0 && !(top.logp > Math.log(threshold))) break;
+    if (steps >= 1 + budget) {
+      budgetSpent = true;
+      break;
+    }
+    frontier.pop();
+    const parent = top.parent!;
+    top.state = await model.step(parent.state, [top.token]);
+    check(cancellation);
+    steps++;
+    release(parent);
+    const lp = top.state.nextLogprobs;
+    if (top.covered) {
+      // The word ends here with the probability that the next token starts a new one.
+      let continuing = 0;
+      for (const id of vocab.continuationIds) if (id < lp.length) continuing += Math.exp(lp[id]!);
+      const prob = Math.exp(top.logp) * Math.max(0, 1 - continuing);
+      if (prob > 0) {
+        const key = utf8.decode(top.bytes);
+        const entry = found.get(key);
+        const pathProb = prob;
+        if (!entry) {
+          found.set(key, { prob, bestPath: pathProb, tokens: pathTokens(top), bytes: top.bytes });
+        } else {
+          entry.prob += prob;
+          if (pathProb > entry.bestPath) {
+            entry.bestPath = pathProb;
+            entry.tokens = pathTokens(top);
+          }
+        }
+        updateThreshold();
+      }
+    }
+    if (top.depth < depthLimit) expand(top);
+    else top.state = null;
+  }
+  // Remaining open prefixes (and children left out for lack of budget) bound every unlisted word.
+  const openBest = Math.max(frontier.peek()?.logp ?? -Infinity, droppedBest);
+  const exact = !budgetSpent && (openBest === -Infinity || (threshold > 0 && openBest <= Math.log(threshold)));
+
+  const norm = typed.length === 0 ? 1 : partialMass;
+  let endsHere = 0;
+  const words: NextWord[] = [];
+  for (const entry of found.values()) {
+    if (entry.bytes.length === typed.length) endsHere += entry.prob;
+  }
+  const ranked = [...found.values()].filter(listable).sort((a, b) => b.prob - a.prob).slice(0, maxWords);
+  let total = 0;
+  for (const entry of ranked) {
+    const text = utf8.decode(entry.bytes);
+    const completion = utf8.decode(entry.bytes.subarray(typed.length));
+    const prob = norm > 0 ? entry.prob / norm : 0;
+    total += prob;
+    words.push({ text, completion, prob, tokens: entry.tokens });
+  }
+  const endsHereProb = norm > 0 ? Math.min(1, endsHere / norm) : 0;
+  // Guard the "at most 1" guarantee against rounding.
+  if (total + endsHereProb > 1) {
+    const scale = 1 / (total + endsHereProb);
+    for (let i = 0; i < words.length; i++) words[i] = { ...words[i]!, prob: words[i]!.prob * scale };
+  }
+  return {
+    ...base,
+    words,
+    entropyBits: entropy,
+    endsHereProb,
+    partialProb: Math.min(1, partialMass),
+    exact,
+    steps,
+  };
+}
+
+function pathTokens(node: Node): number[] {
+  const tokens: number[] = [];
+  for (let n: Node | null = node; n && n.token >= 0; n = n.parent) tokens.push(n.token);
+  return tokens.reverse();
+}

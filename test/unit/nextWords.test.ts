@@ -1,0 +1,282 @@
+/**
+ * Word-level next-word distribution on the tiny random-weight model: probabilities are
+ * honest (sum to at most 1, beginning-of-word correction), the search finds the same best
+ * word as an exhaustive reference written here, mid-word contexts complete the current word,
+ * raw-token mode is `predictNext`, and cancellation stops the search.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CancelledError, LanguageModel, type ContinuationState } from '../../src/core/engine';
+import { nextWordDistribution, splitAtWord, tailWords } from '../../src/core/nextWords';
+import { parseFromPanel, temperedShares } from '../../src/core/panelProtocol';
+import { TINY_MODEL as MODEL } from '../helpers/tokenizers';
+
+
+let model: LanguageModel;
+before(async () => {
+  model = await LanguageModel.load(MODEL, { threads: 1 });
+});
+after(async () => {
+  await model?.dispose();
+});
+
+// An independent statement of the word rule: a token continues a word unless its text
+// starts with whitespace, punctuation or a symbol ('_' continues; a token starting with part
+// of a UTF-8 character continues); special and control tokens are never words.
+const strict = new TextDecoder('utf-8', { fatal: true });
+function decodeOrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strict.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+function bytesOf(id: number): Uint8Array {
+  return model.tokenizer.pieceBytes(id);
+}
+function isSpecial(id: number): boolean {
+  const b = bytesOf(id);
+  return id === model.info.bosTokenId || b.length === 0 || (b[0]! < 0x20 && ![0x09, 0x0a, 0x0d].includes(b[0]!)) || b[0] === 0x7f;
+}
+function isContinuation(id: number): boolean {
+  if (isSpecial(id)) return false;
+  const b = bytesOf(id);
+  // The first character, if the token holds all of it.
+  const first = [1, 2, 3, 4].map((n) => (b.length >= n ? decodeOrUndefined(b.subarray(0, n)) : undefined)).find((c) => c !== undefined);
+  if (first === undefined) return true;
+  return /^(?:_|[^\s\p{P}\p{S}])/u.test(first);
+}
+function joinBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+/** P(next token does not continue the word). */
+function endOfWordMass(state: ContinuationState): number {
+  let continuing = 0;
+  for (let id = 0; id < state.nextLogprobs.length; id++) if (isContinuation(id)) continuing += Math.exp(state.nextLogprobs[id]!);
+  return 1 - continuing;
+}
+function contextState(context: string): Promise<ContinuationState> {
+  return model.step(null, Array.from(model.tokenizer.encode(context).ids));
+}
+
+/**
+ * Exhaustive word probabilities over every token sequence of up to two tokens (the word
+ * = any non-special token, then at most one continuation token), summed by text; words whose
+ * bytes are not valid UTF-8 cannot be typed and are left out. Two-token sequences are run
+ * best first until the best word is certain: no other word, even if every sequence not yet
+ * run completed it, could reach it.
+ */
+async function exhaustiveBest(context: string): Promise<{ text: string; prob: number; known: Map<string, number>; unresolved: Map<string, number> }> {
+  const root = await contextState(context);
+  const width = model.tokenizer.vocabSize;
+  const known = new Map<string, number>();
+  const add = (map: Map<string, number>, key: string | undefined, p: number) => {
+    if (key !== undefined) map.set(key, (map.get(key) ?? 0) + p);
+  };
+  const pending: { text: string; p: number; state: ContinuationState; t2: number }[] = [];
+  for (let t1 = 0; t1 < width; t1++) {
+    if (isSpecial(t1)) continue;
+    const s1 = await model.step(root, [t1]);
+    const p1 = Math.exp(root.nextLogprobs[t1]!);
+    add(known, decodeOrUndefined(bytesOf(t1)), p1 * endOfWordMass(s1));
+    for (let t2 = 0; t2 < width; t2++) {
+      if (!isContinuation(t2)) continue;
+      const text = decodeOrUndefined(joinBytes(bytesOf(t1), bytesOf(t2)));
+      if (text !== undefined) pending.push({ text, p: p1 * Math.exp(s1.nextLogprobs[t2]!), state: s1, t2 });
+    }
+  }
+  pending.sort((a, b) => b.p - a.p);
+  let next = 0;
+  for (;;) {
+    const unresolved = new Map<string, number>();
+    for (let i = next; i < pending.length; i++) add(unresolved, pending[i]!.text, pending[i]!.p);
+    const [bestText, bestProb] = [...known].sort((a, b) => b[1] - a[1])[0]!;
+    let rival = 0;
+    for (const text of new Set([...known.keys(), ...unresolved.keys()])) {
+      if (text !== bestText) rival = Math.max(rival, (known.get(text) ?? 0) + (unresolved.get(text) ?? 0));
+    }
+    // The best word is certain, and its own probability known to 1e-5 (relative).
+    if (bestProb >= rival && (unresolved.get(bestText) ?? 0) < 1e-5 * bestProb) return { text: bestText, prob: bestProb, known, unresolved };
+    assert.ok(next < 4000, 'the exhaustive reference did not settle');
+    for (const end = Math.min(pending.length, next + 100); next < end; next++) {
+      const item = pending[next]!;
+      const s2 = await model.step(item.state, [item.t2]);
+      add(known, item.text, item.p * endOfWordMass(s2));
+    }
+  }
+}
+
+describe('splitting the text before the cursor', () => {
+  test('the typed part is the current word with its leading space, or a trailing space', () => {
+    assert.deepEqual(splitAtWord('The quick bro'), { before: 'The quick', partial: ' bro', midWord: true });
+    assert.deepEqual(splitAtWord('The quick '), { before: 'The quick', partial: ' ', midWord: false });
+    assert.deepEqual(splitAtWord('The quick   '), { before: 'The quick  ', partial: ' ', midWord: false });
+    assert.deepEqual(splitAtWord('foo.ba'), { before: 'foo.', partial: 'ba', midWord: true });
+    assert.deepEqual(splitAtWord('x = my_var'), { before: 'x =', partial: ' my_var', midWord: true });
+    assert.deepEqual(splitAtWord('Hello,'), { before: 'Hello,', partial: '', midWord: false });
+    assert.deepEqual(splitAtWord('line\n'), { before: 'line\n', partial: '', midWord: false });
+    assert.deepEqual(splitAtWord('naïve café'), { before: 'naïve', partial: ' café', midWord: true });
+    assert.deepEqual(splitAtWord(''), { before: '', partial: '', midWord: false });
+  });
+
+  test('the context tail keeps the last few words', () => {
+    assert.equal(tailWords('short text'), 'short text');
+    assert.equal(tailWords('one two three four five six seven eight nine ten eleven', 4), '… eight nine ten eleven');
+  });
+});
+
+describe('next-word distribution on the tiny model', () => {
+  const contexts = ['Hello, world! This is', 'def foo(', 'The text wraps.', 'class Foo:\n    ', 'the '];
+
+  test('listed probabilities are in (0, 1] and sum to at most 1', async () => {
+    for (const context of contexts) {
+      const result = await nextWordDistribution(model, context, { maxWords: 15 });
+      assert.equal(result.mode, 'words');
+      assert.ok(result.words.length > 0, `no words for ${JSON.stringify(context)}`);
+      let sum = result.endsHereProb;
+      for (const word of result.words) {
+        assert.ok(word.prob > 0 && word.prob <= 1, `${JSON.stringify(word.text)} has probability ${word.prob}`);
+        sum += word.prob;
+      }
+      assert.ok(sum <= 1 + 1e-9, `probabilities after ${JSON.stringify(context)} sum to ${sum}`);
+      for (let i = 1; i < result.words.length; i++) assert.ok(result.words[i - 1]!.prob >= result.words[i]!.prob, 'words are ranked');
+      assert.equal(new Set(result.words.map((w) => w.text)).size, result.words.length, 'each word is listed once');
+      assert.ok(result.steps <= 1 + 8 * 4 + 1, `${result.steps} model steps`);
+      assert.ok(result.entropyBits > 0 && result.entropyBits < Math.log2(model.info.vocabSize) + 1e-6);
+    }
+  });
+
+  test('a word probability applies the beginning-of-word correction', async () => {
+    const context = 'def foo(';
+    const result = await nextWordDistribution(model, context, { maxWords: 5, beamWidth: 50, maxTokensPerWord: 1 });
+    const root = await contextState(context);
+    // With one token per word every listed word is a single token t: P = P(t) * P(word ends | t).
+    for (const word of result.words) {
+      assert.equal(word.tokens.length, 1);
+      const [t] = word.tokens as [number];
+      const after = await model.step(root, [t]);
+      const expected = Math.exp(root.nextLogprobs[t]!) * endOfWordMass(after);
+      assert.ok(Math.abs(word.prob - expected) < 1e-6, `${JSON.stringify(word.text)}: ${word.prob} vs ${expected}`);
+      assert.ok(word.prob < Math.exp(root.nextLogprobs[t]!), 'the word is less probable than its token alone');
+    }
+  });
+
+  test('the search finds the best word of an exhaustive search (words up to 2 tokens)', async () => {
+    for (const context of ['def foo(', 'The text wraps.']) {
+      const reference = await exhaustiveBest(context);
+      const generous = await nextWordDistribution(model, context, { maxWords: 1, maxTokensPerWord: 2, beamWidth: 200 });
+      assert.equal(generous.exact, true, 'with a large budget the search proves its answer');
+      assert.equal(generous.words[0]!.text, reference.text);
+      const slack = (reference.unresolved.get(reference.text) ?? 0) + 1e-7;
+      assert.ok(Math.abs(generous.words[0]!.prob - reference.prob) < slack, `${generous.words[0]!.prob} vs ${reference.prob}`);
+      const usual = await nextWordDistribution(model, context, { maxWords: 10, maxTokensPerWord: 2 });
+      assert.equal(usual.words[0]!.text, reference.text, `default budget after ${JSON.stringify(context)}`);
+      // Every listed word's probability is what the exhaustive enumeration gives it (up to
+      // the two-token sequences the reference did not need to run).
+      for (const word of usual.words) {
+        const low = reference.known.get(word.text) ?? 0;
+        const high = low + (reference.unresolved.get(word.text) ?? 0);
+        assert.ok(word.prob >= low * 0.999 - 1e-9 && word.prob <= high + 1e-9, `${JSON.stringify(word.text)}: ${word.prob} not in [${low}, ${high}]`);
+      }
+    }
+  });
+
+  test('mid-word: candidates complete the typed word, conditioned on it', async () => {
+    const context = 'Hello, world! This is a te';
+    const result = await nextWordDistribution(model, context, { maxWords: 10 });
+    assert.equal(result.midWord, true);
+    assert.equal(result.partial, ' te');
+    assert.ok(result.contextTail.endsWith(' a te'));
+    assert.ok(result.words.length > 0);
+    for (const word of result.words) {
+      assert.ok(word.text.startsWith(' te'), `${JSON.stringify(word.text)} does not complete " te"`);
+      assert.equal(word.completion, word.text.slice(3));
+      assert.ok(word.completion.length > 0);
+    }
+    // P(" te..." | "…is a"): every tokenization of " te", enumerated here.
+    const root = await contextState('Hello, world! This is a');
+    const typed = ' te';
+    let partialProb = 0;
+    const walk = async (state: ContinuationState, done: string, logp: number) => {
+      for (let id = 0; id < model.tokenizer.vocabSize; id++) {
+        if (isSpecial(id)) continue;
+        const text = done + (decodeOrUndefined(bytesOf(id)) ?? '\u{FFFD}');
+        if (text.startsWith(typed)) partialProb += Math.exp(logp + state.nextLogprobs[id]!);
+        else if (typed.startsWith(text)) await walk(await model.step(state, [id]), text, logp + state.nextLogprobs[id]!);
+      }
+    };
+    await walk(root, '', 0);
+    assert.ok(result.partialProb <= partialProb + 1e-9 && result.partialProb > 0.98 * partialProb, `${result.partialProb} vs ${partialProb}`);
+    // The best word, through its best tokenization, divided by P(typed part).
+    const best = result.words[0]!;
+    let state = root;
+    let logp = 0;
+    for (const id of best.tokens) {
+      logp += state.nextLogprobs[id]!;
+      state = await model.step(state, [id]);
+    }
+    const direct = (Math.exp(logp) * endOfWordMass(state)) / result.partialProb;
+    assert.ok(best.prob >= direct - 1e-9 && best.prob < direct * 1.05, `${best.prob} vs ${direct}`);
+    // A trailing space is a typed part too: words that start with a space, the space not re-inserted.
+    const spaced = await nextWordDistribution(model, 'The text ', { maxWords: 5 });
+    assert.equal(spaced.midWord, false);
+    assert.equal(spaced.partial, ' ');
+    for (const word of spaced.words) assert.equal(` ${word.completion}`, word.text);
+  });
+
+  test('raw-token mode is predictNext', async () => {
+    const context = 'Hello, world! This is';
+    const raw = await nextWordDistribution(model, context, { rawTokens: true, maxWords: 12 });
+    const expected = await model.predictNext(context, 12);
+    assert.equal(raw.mode, 'tokens');
+    assert.deepEqual(raw.words.map((w) => [w.tokens, w.text, w.prob]), expected.candidates.map((c) => [[c.id], c.text, c.prob]));
+    assert.equal(raw.entropyBits, expected.entropyBits);
+  });
+
+  test('long contexts are cut to the window minus the search depth', async () => {
+    const context = 'word '.repeat(200) + 'and';
+    const result = await nextWordDistribution(model, context, { maxWords: 3, maxTokensPerWord: 4 });
+    assert.equal(result.truncated, true);
+    assert.ok(result.contextTokens + 1 + 4 <= model.info.windowSize, `${result.contextTokens} context tokens`);
+    assert.ok(result.words.length > 0);
+  });
+
+  test('cancellation stops the search', async () => {
+    await assert.rejects(nextWordDistribution(model, 'def foo(', {}, { isCancelled: true }), CancelledError);
+    let checks = 0;
+    const later = { get isCancelled() { return ++checks > 3; } };
+    await assert.rejects(nextWordDistribution(model, 'def foo(', {}, later), CancelledError);
+    assert.equal(checks, 4, 'stopped at the first check after cancelling');
+  });
+});
+
+describe('panel messages', () => {
+  test('messages from the webview are validated', () => {
+    assert.deepEqual(parseFromPanel({ type: 'insert', requestId: 3, index: 1, text: ' the' }), { type: 'insert', requestId: 3, index: 1, text: ' the' });
+    assert.equal(parseFromPanel({ type: 'insert', requestId: 3, index: -1, text: ' the' }), undefined);
+    assert.equal(parseFromPanel({ type: 'insert', requestId: 3, index: 1.5, text: ' the' }), undefined);
+    assert.equal(parseFromPanel({ type: 'reveal', tokenIndex: '4' }), undefined);
+    assert.deepEqual(parseFromPanel({ type: 'reveal', tokenIndex: 4 }), { type: 'reveal', tokenIndex: 4 });
+    assert.deepEqual(parseFromPanel({ type: 'setMode', mode: 'tokens' }), { type: 'setMode', mode: 'tokens' });
+    assert.equal(parseFromPanel({ type: 'setMode', mode: 'bytes' }), undefined);
+    assert.equal(parseFromPanel({ type: 'export', format: 'xml' }), undefined);
+    assert.equal(parseFromPanel({ type: 'run', command: 'x' }), undefined);
+    assert.equal(parseFromPanel(null), undefined);
+  });
+
+  test('temperature re-weights the shown list: p^(1/T), renormalised', () => {
+    const shares = temperedShares([0.5, 0.25, 0.25], 1);
+    assert.deepEqual(shares, [0.5, 0.25, 0.25]);
+    const cold = temperedShares([0.5, 0.25], 0.5); // 0.25 : 0.0625
+    assert.ok(Math.abs(cold[0]! - 0.8) < 1e-12 && Math.abs(cold[1]! - 0.2) < 1e-12);
+    const hot = temperedShares([0.6, 0.2], 5); // 0.6^0.2 : 0.2^0.2
+    assert.ok(Math.abs(hot[0]! - 0.6 ** 0.2 / (0.6 ** 0.2 + 0.2 ** 0.2)) < 1e-12);
+    assert.deepEqual(temperedShares([0.6, 0.2], 1e6), hot, 'temperature is clamped to the slider range');
+  });
+});
