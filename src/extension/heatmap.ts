@@ -96,12 +96,14 @@ export class Heatmap implements vscode.Disposable {
 
   /** Redraws one editor from the scores of its current document version. */
   refresh(editor: vscode.TextEditor): void {
-    const entry = this.enabled ? this.store.current(editor.document) : undefined;
-    if (!entry) {
-      // Off, or scores are for another version: clear rather than show stale colours.
-      if (!this.enabled || this.store.latest(editor.document.uri)?.version !== editor.document.version) this.clear(editor);
+    if (!this.enabled) {
+      this.clear(editor);
       return;
     }
+    // Scores for an older version are never drawn; until the new ones arrive, the existing
+    // decorations stay where VS Code moved them with the edit.
+    const entry = this.store.current(editor.document);
+    if (!entry) return;
     const scores = entry.scores;
     const document = editor.document;
     const visible = editor.visibleRanges.map((r) => new vscode.Range(
