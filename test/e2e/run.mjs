@@ -80,7 +80,7 @@ async function packageVsix(opts) {
   const file = path.join(outDir, 'surprisal-lens.vsix');
   log(`packaging ${path.relative(process.cwd(), opts.extension) || '.'} with vsce → ${file}`);
   const start = Date.now();
-  const res = await run('npx', ['--no-install', 'vsce', 'package', '--out', file, '--allow-missing-repository', '--skip-license'], {
+  const res = await run('npx', ['--no-install', 'vsce', 'package', '--out', file, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'], {
     cwd: opts.extension,
     prefix: '  vsce| ',
     env: { ...process.env, npm_config_update_notifier: 'false' },
@@ -149,10 +149,28 @@ async function runOnTarget(target, opts, vsix) {
     if (server) await server.stop();
   }
   outcome.passed = outcome.suites.length > 0 && outcome.suites.every((s) => s.passed);
-  outcome.extensionHostLogs = findFiles(path.join(runDir, 'user-data', 'logs'), /exthost|remoteagent|Surprisal/i).concat(
-    findFiles(path.join(runDir, 'server-data'), /exthost|remoteagent/i),
-  );
+  outcome.extensionHostLogs = [
+    ...['integration-console.log', 'integration-results.json'].map((f) => path.join(runDir, f)).filter((f) => fs.existsSync(f)),
+    ...findFiles(path.join(runDir, 'user-data', 'logs'), /exthost|remoteagent|Surprisal/i),
+    ...findFiles(path.join(runDir, 'server-data'), /exthost|remoteagent/i),
+  ];
   return outcome;
+}
+
+/** After a passing run, the step screenshots become the README's pictures in docs/. */
+function updateDocs(outcome) {
+  if (process.env.SURPRISAL_E2E_UPDATE_DOCS === '0') return;
+  const docs = path.join(repoRoot, 'docs');
+  const picks = { '02-hover.png': 'hover.png', '04-heatmap.png': 'heatmap.png', '05-panel.png': 'panel.png' };
+  const copied = [];
+  for (const [from, to] of Object.entries(picks)) {
+    const src = path.join(outcome.shots, from);
+    if (!fs.existsSync(src)) continue;
+    fs.mkdirSync(docs, { recursive: true });
+    fs.copyFileSync(src, path.join(docs, to));
+    copied.push(`docs/${to}`);
+  }
+  if (copied.length) console.log(`updated ${copied.join(', ')} (from VS Code ${outcome.vscode})`);
 }
 
 async function main() {
@@ -202,6 +220,7 @@ async function main() {
       else rmrf(o.runDir);
     }
   }
+  if (ok && !vsix && outcomes.length) updateDocs(outcomes[0]);
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return ok ? 0 : 1;
 }

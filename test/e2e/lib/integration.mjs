@@ -10,26 +10,19 @@ import { log, repoRoot } from './util.mjs';
 
 export async function runIntegrationSuite({ context, server, folder, extensionPath, resultsFile, timeout = 6 * 60_000 }) {
   const page = await context.newPage();
-  const lines = [];
   let resolveExit;
   const exited = new Promise((r) => (resolveExit = r));
   await page.exposeFunction('codeAutomationExit', (code, logs) => {
     resolveExit({ code, logs });
   });
+  // The workbench's log and the page console (extension-host output is forwarded there) go
+  // to a file in the run folder; results come from the JSON report, not from these logs.
+  const consoleLog = fs.createWriteStream(path.join(path.dirname(resultsFile), 'integration-console.log'));
   await page.exposeFunction('codeAutomationLog', (level, message) => {
-    if (typeof message === 'string' && /\[integration\]/.test(message)) lines.push(message);
-    else if (level === 'error') lines.push(`[workbench ${level}] ${message}`);
+    consoleLog.write(`[workbench ${level}] ${message}\n`);
   });
-  page.on('console', (msg) => {
-    const text = msg.text();
-    if (/\[integration\]/.test(text)) {
-      const clean = text.replace(/%c/g, '').replace(/color: [^;]+;?|font-weight: [^;]+;?/g, '').trim();
-      if (!lines.includes(clean)) {
-        lines.push(clean);
-        console.log(`  ${clean.replace(/^.*?\[integration\]/, '[integration]')}`);
-      }
-    }
-  });
+  page.on('console', (msg) => consoleLog.write(`[console ${msg.type()}] ${msg.text()}\n`));
+  page.on('pageerror', (err) => consoleLog.write(`[pageerror] ${err.stack || err}\n`));
   const url = workbenchUrl(server, {
     folder,
     extensionDevelopmentPath: extensionPath,
@@ -47,6 +40,7 @@ export async function runIntegrationSuite({ context, server, folder, extensionPa
   const seconds = (Date.now() - start) / 1000;
   await page.screenshot({ path: path.join(path.dirname(resultsFile), 'integration-final.png') }).catch(() => {});
   await closePage(page);
+  consoleLog.end();
 
   let report = null;
   try {

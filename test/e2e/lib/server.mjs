@@ -87,7 +87,9 @@ export async function installVsix(cs, runDir, vsix, env) {
   if (res.code !== 0 || !/successfully installed|was successfully/i.test(res.output)) {
     throw new Error(`installing ${vsix} failed (exit ${res.code}):\n${res.output}`);
   }
-  log(`installed ${path.basename(vsix)}: ${res.output.trim().split('\n').pop()}`);
+  const installed = fs.existsSync(d.extensions) ? fs.readdirSync(d.extensions).filter((n) => n.startsWith('surprisal-lens.surprisal-lens-')) : [];
+  if (installed.length !== 1) throw new Error(`after --install-extension, ${d.extensions} holds ${JSON.stringify(installed)}`);
+  log(`installed ${path.basename(vsix)} as ${installed[0]}`);
 }
 
 /**
