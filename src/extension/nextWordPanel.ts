@@ -1,0 +1,532 @@
+/**
+ * The "Next-Word Distribution" webview panel: the most likely next words at the cursor of
+ * the followed editor, and a view of the whole document's scores.
+ *
+ * Public API (everything else is private):
+ * - `NextWordPanel.show(context, editor?, offset?)`: creates the panel beside the editor (or
+ *   reveals the one that exists, keeping the focus in the editor) and follows `editor` (else
+ *   the active editor). With `offset`, the editor's cursor is first moved there (the hover's
+ *   "open the panel at this token" link). Returns the panel.
+ * - `NextWordPanel.current`: the open panel, or undefined.
+ * - `NextWordPanel.isFollowing(document)`: whether the open panel follows that document (so it
+ *   wants the document's scores).
+ * - `panel.refresh()`: asks again for the cursor's next words and re-sends the document view
+ *   (e.g. after the model or settings changed).
+ * - `panel.snapshot`: what the panel shows now (for tests): the followed document and cursor,
+ *   the mode and the listed candidates.
+ * - `panel.insert(index)`: inserts the candidate at `index` of the list shown, exactly as a
+ *   click in the webview does.
+ * - `panel.dispose()`: closes the panel.
+ *
+ * Every message from the webview is validated (`parseFromPanel`), and an insert must name
+ * the list the host last sent and one of its candidates, for the document version and cursor
+ * that list was computed for.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { NextWordDistribution } from '../core/nextWords';
+import {
+  documentFigures,
+  parseFromPanel,
+  tokenRows,
+  tokenRowsCsv,
+  type FromPanel,
+  type PanelCandidate,
+  type PanelMode,
+  type ToPanel,
+  type WordsMessage,
+} from '../core/panelProtocol';
+import { WorkerRequestError } from '../core/workerClient';
+import type { ModelService } from './modelService';
+import type { ScoreEntry, ScoreStore } from './scoreStore';
+import { readSettings } from './settings';
+
+export interface NextWordPanelContext {
+  readonly extensionUri: vscode.Uri;
+  readonly model: ModelService;
+  readonly store: ScoreStore;
+}
+
+/** What the panel shows, for tests and for the extension's API. */
+export interface NextWordPanelSnapshot {
+  readonly uri: string | undefined;
+  readonly version: number | undefined;
+  readonly offset: number | undefined;
+  readonly mode: PanelMode;
+  readonly candidates: readonly PanelCandidate[];
+  readonly entropyBits: number | undefined;
+  readonly contextTail: string | undefined;
+}
+
+const DEBOUNCE_MS = 150;
+/** Characters of text before the cursor sent to the worker (the model sees at most a window of it). */
+const MAX_CONTEXT_CHARS = 8000;
+const MAX_WORDS = 15;
+const FOLLOWED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs', 'vscode-notebook-cell']);
+
+interface ShownList {
+  readonly requestId: number;
+  readonly uri: string;
+  readonly version: number;
+  readonly offset: number;
+  readonly message: WordsMessage;
+}
+
+export class NextWordPanel implements vscode.Disposable {
+  static readonly viewType = 'surprisalLens.nextWords';
+  static readonly title = 'Next-Word Distribution';
+  private static instance: NextWordPanel | undefined;
+
+  /** The open panel, if any. */
+  static get current(): NextWordPanel | undefined {
+    return NextWordPanel.instance;
+  }
+
+  /** Opens (or reveals) the panel and follows `editor`, or the active editor. */
+  static show(context: NextWordPanelContext, editor?: vscode.TextEditor, offset?: number): NextWordPanel {
+    const target = editor ?? vscode.window.activeTextEditor;
+    if (target && offset !== undefined && Number.isInteger(offset) && offset >= 0 && offset <= target.document.getText().length) {
+      const position = target.document.positionAt(offset);
+      target.selection = new vscode.Selection(position, position);
+      target.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    }
+    let panel = NextWordPanel.instance;
+    if (panel) {
+      panel.panel.reveal(undefined, true);
+    } else {
+      const webviewPanel = vscode.window.createWebviewPanel(
+        NextWordPanel.viewType,
+        NextWordPanel.title,
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        {
+          enableScripts: true,
+          localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')],
+        },
+      );
+      panel = new NextWordPanel(webviewPanel, context);
+      NextWordPanel.instance = panel;
+    }
+    if (target) panel.follow(target);
+    panel.refresh();
+    return panel;
+  }
+
+  /** Whether the open panel follows this document. */
+  static isFollowing(document: vscode.TextDocument): boolean {
+    return NextWordPanel.instance?.editor?.document.uri.toString() === document.uri.toString();
+  }
+
+  private readonly disposables: vscode.Disposable[] = [];
+  private editor: vscode.TextEditor | undefined;
+  private mode: PanelMode = 'words';
+  private timer: NodeJS.Timeout | undefined;
+  private request: vscode.CancellationTokenSource | undefined;
+  private nextRequestId = 1;
+  private shown: ShownList | undefined;
+  /** The last messages of each kind, re-sent when the webview is (re)loaded. */
+  private lastStatus: ToPanel | undefined;
+  private lastDocument: ToPanel | undefined;
+  private disposed = false;
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly context: NextWordPanelContext,
+  ) {
+    panel.webview.html = this.html(panel.webview);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const message = parseFromPanel(raw);
+        if (message) void this.onMessage(message);
+      }),
+      vscode.window.onDidChangeActiveTextEditor((editor) => {
+        if (editor && FOLLOWED_SCHEMES.has(editor.document.uri.scheme)) {
+          this.follow(editor);
+          this.schedule();
+        }
+      }),
+      vscode.window.onDidChangeTextEditorSelection((event) => {
+        if (!this.isFollowed(event.textEditor.document)) return;
+        this.editor = event.textEditor;
+        this.schedule();
+      }),
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        if (event.contentChanges.length > 0 && this.isFollowed(event.document)) this.schedule();
+      }),
+      vscode.workspace.onDidCloseTextDocument((document) => {
+        if (!this.isFollowed(document)) return;
+        this.editor = undefined;
+        this.cancelRequest();
+        this.shown = undefined;
+        this.post({ type: 'status', state: 'noEditor', message: 'Open a text editor: the panel follows its cursor.' });
+        this.postDocument({ type: 'noDocument', reason: 'No document is followed.' });
+      }),
+      context.store.onDidUpdate((entry) => {
+        const document = this.editor?.document;
+        if (document && entry.uri.toString() === document.uri.toString() && entry.version === document.version) this.sendDocumentView(document, entry);
+      }),
+      context.store.onDidFail(({ uri, error }) => {
+        if (this.editor && uri.toString() === this.editor.document.uri.toString()) this.postDocument({ type: 'noDocument', reason: error.message });
+      }),
+      context.model.onDidChangeState((state) => {
+        if (state.kind === 'loading') this.post({ type: 'status', state: 'loading', message: 'Loading the model…' });
+        else if (state.kind === 'error') this.post({ type: 'status', state: 'error', message: `The model cannot be loaded: ${state.message}` });
+        else if (state.kind === 'ready' && !this.shown) this.schedule();
+      }),
+    );
+  }
+
+  /** Asks again for the next words at the cursor and re-sends the document view. */
+  refresh(): void {
+    if (this.disposed) return;
+    this.schedule(0);
+    const document = this.editor?.document;
+    if (document) this.updateDocumentView(document);
+  }
+
+  /** What the panel shows now. */
+  get snapshot(): NextWordPanelSnapshot {
+    const shown = this.shown;
+    return {
+      uri: this.editor?.document.uri.toString(),
+      version: shown?.version,
+      offset: shown?.offset,
+      mode: this.mode,
+      candidates: shown?.message.candidates ?? [],
+      entropyBits: shown?.message.entropyBits,
+      contextTail: shown?.message.contextTail,
+    };
+  }
+
+  /** Inserts the candidate at `index` of the shown list at the cursor, as one undo step. */
+  async insert(index: number): Promise<boolean> {
+    const shown = this.shown;
+    const candidate = shown?.message.candidates[index];
+    if (!shown || !candidate) return false;
+    return this.insertCandidate(shown, index, candidate.completion);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (NextWordPanel.instance === this) NextWordPanel.instance = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.cancelRequest();
+    this.panel.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  // ---- following the cursor ----
+
+  private isFollowed(document: vscode.TextDocument): boolean {
+    return this.editor !== undefined && this.editor.document.uri.toString() === document.uri.toString();
+  }
+
+  private follow(editor: vscode.TextEditor): void {
+    const changed = !this.editor || this.editor.document.uri.toString() !== editor.document.uri.toString();
+    this.editor = editor;
+    if (changed) this.updateDocumentView(editor.document);
+  }
+
+  private schedule(delay = DEBOUNCE_MS): void {
+    if (this.disposed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.requestWords();
+    }, delay);
+  }
+
+  private cancelRequest(): void {
+    this.request?.cancel();
+    this.request?.dispose();
+    this.request = undefined;
+  }
+
+  private async requestWords(): Promise<void> {
+    this.cancelRequest();
+    const editor = this.editor;
+    if (!editor || editor.document.isClosed) {
+      this.post({ type: 'status', state: 'noEditor', message: 'Open a text editor: the panel follows its cursor.' });
+      return;
+    }
+    const document = editor.document;
+    const version = document.version;
+    const offset = document.offsetAt(editor.selection.active);
+    let from = Math.max(0, offset - MAX_CONTEXT_CHARS);
+    const text = document.getText();
+    // Never start between the halves of a surrogate pair.
+    if (from > 0 && /[\udc00-\udfff]/.test(text.charAt(from))) from++;
+    const context = text.slice(from, offset);
+    const mode = this.mode;
+    const source = new vscode.CancellationTokenSource();
+    this.request = source;
+    const requestId = this.nextRequestId++;
+    const started = Date.now();
+    try {
+      this.post({ type: 'status', state: this.context.model.state.kind === 'ready' ? 'working' : 'loading', message: this.context.model.state.kind === 'ready' ? 'Predicting…' : 'Loading the model…' });
+      await this.context.model.ensureLoaded();
+      if (source.token.isCancellationRequested) return;
+      const result: NextWordDistribution = await this.context.model.client.request<'nextWords'>(
+        { type: 'nextWords', context, options: { maxWords: MAX_WORDS, rawTokens: mode === 'tokens' } },
+        source.token,
+      );
+      if (source.token.isCancellationRequested || this.disposed || document.version !== version || this.editor?.document !== document) return;
+      const position = document.positionAt(offset);
+      const message: WordsMessage = {
+        type: 'words',
+        requestId,
+        mode: result.mode,
+        candidates: result.words.map((w) => ({ text: w.text, completion: w.completion, prob: w.prob })),
+        entropyBits: result.entropyBits,
+        contextTail: result.contextTail,
+        partial: result.partial,
+        midWord: result.midWord,
+        endsHereProb: result.endsHereProb,
+        exact: result.exact,
+        truncated: result.truncated,
+        fileName: vscode.workspace.asRelativePath(document.uri, false),
+        line: position.line,
+        character: position.character,
+        elapsedMs: Date.now() - started,
+      };
+      this.shown = { requestId, uri: document.uri.toString(), version, offset, message };
+      this.post(message);
+      this.post({ type: 'status', state: 'ready', message: '' });
+    } catch (error) {
+      if (error instanceof WorkerRequestError && error.cancelled) return;
+      if (source.token.isCancellationRequested) return;
+      this.post({ type: 'status', state: 'error', message: (error as Error).message });
+    } finally {
+      if (this.request === source) this.request = undefined;
+      source.dispose();
+    }
+  }
+
+  // ---- the document view ----
+
+  private updateDocumentView(document: vscode.TextDocument): void {
+    const { store } = this.context;
+    const entry = store.current(document);
+    if (entry) {
+      this.sendDocumentView(document, entry);
+      return;
+    }
+    if (!store.isEligible(document)) {
+      this.postDocument({ type: 'noDocument', reason: 'This document is not scored (see the settings surprisalLens.enabledLanguages and excludedLanguages).' });
+      return;
+    }
+    this.postDocument({ type: 'noDocument', reason: 'Scoring the document…' });
+    store.scoreNow(document).catch((error: unknown) => {
+      if (error instanceof WorkerRequestError && error.cancelled) return;
+      if (this.isFollowed(document)) this.postDocument({ type: 'noDocument', reason: (error as Error).message });
+    });
+  }
+
+  private sendDocumentView(document: vscode.TextDocument, entry: ScoreEntry): void {
+    const { rankThresholds } = readSettings();
+    const figures = documentFigures(entry.scores, rankThresholds);
+    const state = this.context.model.state;
+    this.postDocument({
+      type: 'document',
+      fileName: vscode.workspace.asRelativePath(document.uri, false),
+      version: entry.version,
+      modelName: state.kind === 'ready' ? state.info.name : '',
+      tokenCount: entry.scores.tokenCount,
+      summary: entry.scores.summary,
+      ...figures,
+    });
+  }
+
+  // ---- messages from the webview ----
+
+  private async onMessage(message: FromPanel): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        if (message.mode !== this.mode) {
+          this.mode = message.mode;
+          this.shown = undefined;
+          this.schedule(0);
+        } else if (this.shown) {
+          this.post(this.shown.message);
+        }
+        if (this.lastStatus) this.post(this.lastStatus);
+        if (this.lastDocument) this.post(this.lastDocument);
+        return;
+      case 'setMode':
+        if (message.mode === this.mode) return;
+        this.mode = message.mode;
+        this.schedule(0);
+        return;
+      case 'refresh':
+        this.refresh();
+        return;
+      case 'insert': {
+        const shown = this.shown;
+        // Only a candidate of the list last sent, exactly as sent.
+        if (!shown || message.requestId !== shown.requestId) return;
+        const candidate = shown.message.candidates[message.index];
+        if (!candidate || candidate.completion === '' || candidate.completion !== message.text) return;
+        await this.insertCandidate(shown, message.index, message.text);
+        return;
+      }
+      case 'reveal':
+        await this.reveal(message.tokenIndex);
+        return;
+      case 'export':
+        await this.export(message.format);
+        return;
+    }
+  }
+
+  private async insertCandidate(shown: ShownList, index: number, text: string): Promise<boolean> {
+    if (text === '' || shown.message.candidates[index]?.completion !== text) return false;
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === shown.uri);
+    if (!document || document.version !== shown.version) {
+      this.schedule(0);
+      return false;
+    }
+    const editor = this.editorFor(document);
+    if (!editor || document.offsetAt(editor.selection.active) !== shown.offset) {
+      // The cursor moved since the list was computed: show the list for where it is now.
+      this.schedule(0);
+      return false;
+    }
+    const eol = document.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
+    const inserted = text.replace(/\r\n|\r|\n/g, eol);
+    const position = document.positionAt(shown.offset);
+    // One edit, with undo stops on both sides: a single undo step.
+    const applied = await editor.edit((builder) => builder.insert(position, inserted), { undoStopBefore: true, undoStopAfter: true });
+    if (!applied) return false;
+    const end = document.positionAt(shown.offset + inserted.length);
+    editor.selection = new vscode.Selection(end, end);
+    this.shown = undefined;
+    this.schedule(0);
+    return true;
+  }
+
+  /** The visible editor showing the document, the followed one first. */
+  private editorFor(document: vscode.TextDocument): vscode.TextEditor | undefined {
+    if (this.editor?.document === document && vscode.window.visibleTextEditors.includes(this.editor)) return this.editor;
+    return vscode.window.visibleTextEditors.find((e) => e.document === document);
+  }
+
+  private async reveal(tokenIndex: number): Promise<void> {
+    const document = this.editor?.document;
+    if (!document) return;
+    const entry = this.context.store.current(document);
+    if (!entry || tokenIndex >= entry.scores.tokenCount) return;
+    const range = new vscode.Range(document.positionAt(entry.scores.starts[tokenIndex]!), document.positionAt(entry.scores.ends[tokenIndex]!));
+    const shown = await vscode.window.showTextDocument(document, { viewColumn: this.editor?.viewColumn, selection: range, preserveFocus: false });
+    shown.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  private async export(format: 'csv' | 'json'): Promise<void> {
+    const document = this.editor?.document;
+    if (!document) return;
+    const entry = this.context.store.current(document);
+    if (!entry) {
+      void vscode.window.showInformationMessage('Surprisal Lens: the document is still being scored; export again when the panel shows its figures.');
+      return;
+    }
+    const rows = tokenRows(entry.scores, document.getText(), (id) => this.context.model.tokenText(id));
+    const state = this.context.model.state;
+    const content = format === 'csv'
+      ? tokenRowsCsv(rows)
+      : `${JSON.stringify({
+        file: document.uri.toString(),
+        version: entry.version,
+        model: state.kind === 'ready' ? state.info.name : null,
+        summary: entry.scores.summary,
+        tokens: rows,
+      }, null, 2)}\n`;
+    const defaultUri = document.uri.scheme === 'file' ? vscode.Uri.file(`${document.uri.fsPath}.surprisal.${format}`) : undefined;
+    const target = await vscode.window.showSaveDialog({
+      ...(defaultUri ? { defaultUri } : {}),
+      filters: format === 'csv' ? { 'CSV': ['csv'] } : { 'JSON': ['json'] },
+      saveLabel: `Export ${format.toUpperCase()}`,
+      title: 'Export the token table',
+    });
+    if (!target) return;
+    try {
+      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
+      void vscode.window.showInformationMessage(`Surprisal Lens: exported ${rows.length.toLocaleString('en-US')} tokens to ${vscode.workspace.asRelativePath(target, false)}.`);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Surprisal Lens: cannot write ${target.fsPath}: ${(error as Error).message}`);
+    }
+  }
+
+  // ---- posting ----
+
+  private post(message: ToPanel): void {
+    if (this.disposed) return;
+    if (message.type === 'status') this.lastStatus = message;
+    void this.panel.webview.postMessage(message);
+  }
+
+  private postDocument(message: ToPanel): void {
+    this.lastDocument = message;
+    this.post(message);
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(18).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', 'panel.css'));
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `script-src 'nonce-${nonce}'`,
+      `img-src ${webview.cspSource}`,
+    ].join('; ');
+    // The page is static; everything from the document or the model arrives by message and is
+    // written with textContent.
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}" nonce="${nonce}">
+<title>${NextWordPanel.title}</title>
+</head>
+<body>
+<main>
+  <section class="next" aria-labelledby="next-heading">
+    <div class="toolbar">
+      <h2 id="next-heading">Next words</h2>
+      <div class="modes" role="group" aria-label="List">
+        <button type="button" id="mode-words" aria-pressed="true" title="Whole words, with P(word | text before the cursor)">Words</button>
+        <button type="button" id="mode-tokens" aria-pressed="false" title="The model's raw next tokens">Tokens</button>
+      </div>
+      <label class="temperature" for="temperature">Temperature <output id="temperature-value" for="temperature">1.00</output></label>
+      <input type="range" id="temperature" min="0.1" max="3" step="0.05" value="1" aria-describedby="temperature-note">
+    </div>
+    <p id="status" class="status" role="status" aria-live="polite"></p>
+    <p class="context"><span class="label">Conditioned on</span> <q id="context-tail" class="context-tail"></q><span id="position" class="position"></span></p>
+    <p class="meta"><span id="entropy"></span> <span id="ends-here"></span></p>
+    <ul id="candidates" class="candidates" role="listbox" tabindex="0" aria-label="Most likely next words: arrow keys choose, Enter inserts at the cursor"></ul>
+    <p id="temperature-note" class="note"></p>
+  </section>
+  <section class="document" aria-labelledby="document-heading">
+    <h2 id="document-heading">Document</h2>
+    <p id="document-status" class="status" role="status" aria-live="polite"></p>
+    <dl id="summary" class="summary"></dl>
+    <h3 id="ranks-heading">Rank of each token among the model's predictions</h3>
+    <div id="ranks" class="bars" role="list" aria-labelledby="ranks-heading"></div>
+    <h3 id="histogram-heading">Surprisal of the tokens (bits)</h3>
+    <div id="histogram" class="bars" role="list" aria-labelledby="histogram-heading"></div>
+    <h3 id="sparkline-heading">Surprisal along the document</h3>
+    <div id="sparkline" class="sparkline" tabindex="0" role="slider" aria-labelledby="sparkline-heading" aria-valuemin="0" aria-valuemax="0" aria-valuenow="0"></div>
+    <p class="note">Click the line (or focus it, move with the arrow keys and press Enter) to go to that token; each point is the most surprising token of its stretch.</p>
+    <div class="export">
+      <button type="button" id="export-csv">Export CSV…</button>
+      <button type="button" id="export-json">Export JSON…</button>
+    </div>
+  </section>
+</main>
+<script nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+}

@@ -1,0 +1,407 @@
+/**
+ * The Next-Word Distribution webview (browser bundle, dist/webview.js). It renders what the
+ * extension host sends (`ToPanel`) and sends back what the user does (`FromPanel`). Every
+ * string from the document or the model is written with textContent, never as HTML; state
+ * (mode, temperature) is kept with getState/setState.
+ */
+import type {
+  DocumentViewMessage,
+  FromPanel,
+  HistogramBin,
+  PanelMode,
+  RankBucket,
+  SparkPoint,
+  ToPanel,
+  WordsMessage,
+} from '../core/panelProtocol';
+import { MAX_TEMPERATURE, MIN_TEMPERATURE, temperedShares } from '../core/panelProtocol';
+
+interface VsCodeApi {
+  postMessage(message: FromPanel): void;
+  getState(): unknown;
+  setState(state: SavedState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+interface SavedState {
+  readonly mode: PanelMode;
+  readonly temperature: number;
+}
+
+const vscode = acquireVsCodeApi();
+const SVG = 'http://www.w3.org/2000/svg';
+
+function restore(): SavedState {
+  const raw = vscode.getState() as Partial<SavedState> | undefined;
+  const mode: PanelMode = raw?.mode === 'tokens' ? 'tokens' : 'words';
+  const t = typeof raw?.temperature === 'number' && Number.isFinite(raw.temperature) ? raw.temperature : 1;
+  return { mode, temperature: Math.min(MAX_TEMPERATURE, Math.max(MIN_TEMPERATURE, t)) };
+}
+
+let state = restore();
+let words: WordsMessage | undefined;
+let active = 0;
+let spark: readonly SparkPoint[] = [];
+let sparkIndex = 0;
+
+function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`#${id} is missing`);
+  return element as T;
+}
+
+const el = {
+  modeWords: byId<HTMLButtonElement>('mode-words'),
+  modeTokens: byId<HTMLButtonElement>('mode-tokens'),
+  temperature: byId<HTMLInputElement>('temperature'),
+  temperatureValue: byId<HTMLOutputElement>('temperature-value'),
+  temperatureNote: byId('temperature-note'),
+  status: byId('status'),
+  contextTail: byId('context-tail'),
+  position: byId('position'),
+  entropy: byId('entropy'),
+  endsHere: byId('ends-here'),
+  candidates: byId<HTMLUListElement>('candidates'),
+  documentStatus: byId('document-status'),
+  summary: byId('summary'),
+  ranks: byId('ranks'),
+  histogram: byId('histogram'),
+  sparkline: byId('sparkline'),
+  exportCsv: byId<HTMLButtonElement>('export-csv'),
+  exportJson: byId<HTMLButtonElement>('export-json'),
+};
+
+function save(next: Partial<SavedState>): void {
+  state = { ...state, ...next };
+  vscode.setState(state);
+}
+
+function clear(element: Element): void {
+  while (element.firstChild) element.removeChild(element.firstChild);
+}
+
+function span(className: string, text: string): HTMLSpanElement {
+  const s = document.createElement('span');
+  s.className = className;
+  s.textContent = text;
+  return s;
+}
+
+/** Percent with enough digits to stay readable for small values; monotone in p. */
+function percent(p: number): string {
+  const v = p * 100;
+  if (!(v > 0)) return '0%';
+  if (v >= 10) return `${v.toFixed(1)}%`;
+  if (v >= 0.1) return `${v.toFixed(2)}%`;
+  return `${v.toPrecision(2)}%`;
+}
+
+/** Whitespace made visible: a space reads as ␣, a newline as ⏎, a tab as ⇥. */
+function visible(text: string): string {
+  return text.replace(/ /g, '\u2423').replace(/\r?\n/g, '\u23ce').replace(/\t/g, '\u21e5');
+}
+
+/** How a screen reader should say a candidate. */
+function spoken(text: string): string {
+  const trimmed = text.replace(/^[ \t]+/, '');
+  const lead = text.length - trimmed.length;
+  const core = trimmed.replace(/\r?\n/g, ' newline ').replace(/\t/g, ' tab ');
+  if (core.trim() === '') return text.includes('\n') ? 'newline' : 'space';
+  return lead > 0 ? `space, ${core}` : core;
+}
+
+// ---- next words ----
+
+function renderMode(): void {
+  el.modeWords.setAttribute('aria-pressed', String(state.mode === 'words'));
+  el.modeTokens.setAttribute('aria-pressed', String(state.mode === 'tokens'));
+  el.candidates.setAttribute('aria-label', state.mode === 'words'
+    ? 'Most likely next words: arrow keys choose, Enter inserts at the cursor'
+    : 'Most likely next tokens: arrow keys choose, Enter inserts at the cursor');
+}
+
+function renderTemperature(): void {
+  el.temperature.value = String(state.temperature);
+  el.temperatureValue.textContent = state.temperature.toFixed(2);
+  el.temperatureNote.textContent = state.temperature === 1
+    ? 'Percentages are the model\'s probabilities given the text before the cursor. Moving the temperature re-weights only this list: p^(1/T), renormalised over the listed candidates.'
+    : `Temperature ${state.temperature.toFixed(2)}: percentages are p^(1/T) renormalised over the listed candidates only, not the model's probabilities.`;
+}
+
+function renderWords(): void {
+  const list = el.candidates;
+  clear(list);
+  list.removeAttribute('aria-activedescendant');
+  if (!words) return;
+  const m = words;
+  el.contextTail.textContent = visible(m.contextTail);
+  el.position.textContent = ` — ${m.fileName}, line ${m.line + 1}, column ${m.character + 1}${m.truncated ? ' (earlier text cut to the model\'s window)' : ''}`;
+  el.entropy.textContent = Number.isFinite(m.entropyBits) ? `Next-token entropy ${m.entropyBits.toFixed(2)} bits.` : '';
+  el.endsHere.textContent = m.mode === 'words' && m.midWord
+    ? `Completing "${m.partial.trimStart()}": the word ends here with ${percent(m.endsHereProb)}; listed below are the longer words.`
+    : m.mode === 'words' && m.partial !== '' ? 'Words after the space before the cursor.' : '';
+  const shares = state.temperature === 1 ? m.candidates.map((c) => c.prob) : temperedShares(m.candidates.map((c) => c.prob), state.temperature);
+  const max = Math.max(1e-12, ...shares);
+  if (m.candidates.length === 0) {
+    const empty = document.createElement('li');
+    empty.className = 'empty';
+    empty.setAttribute('role', 'presentation');
+    empty.textContent = 'No candidates here.';
+    list.appendChild(empty);
+    return;
+  }
+  active = Math.min(active, m.candidates.length - 1);
+  m.candidates.forEach((candidate, i) => {
+    const item = document.createElement('li');
+    item.id = `candidate-${i}`;
+    item.setAttribute('role', 'option');
+    item.setAttribute('aria-selected', String(i === active));
+    item.dataset.word = candidate.completion;
+    item.dataset.index = String(i);
+    if (candidate.completion === '') item.setAttribute('aria-disabled', 'true');
+    const label = document.createElement('span');
+    label.className = 'word';
+    const typed = m.mode === 'words' ? candidate.text.slice(0, candidate.text.length - candidate.completion.length) : '';
+    if (typed) label.appendChild(span('typed', visible(typed)));
+    label.appendChild(span('rest', visible(m.mode === 'words' ? candidate.completion : candidate.text)));
+    const pct = span('pct', percent(shares[i]!));
+    const bar = span('bar', '');
+    const fill = span('fill', '');
+    fill.style.width = `${(100 * shares[i]!) / max}%`; // CSSOM, allowed by the CSP
+    bar.appendChild(fill);
+    item.append(label, pct, bar);
+    item.setAttribute('aria-label', `${spoken(candidate.text)}, ${percent(shares[i]!)}`);
+    list.appendChild(item);
+  });
+  list.setAttribute('aria-activedescendant', `candidate-${active}`);
+}
+
+function setActive(index: number): void {
+  if (!words || words.candidates.length === 0) return;
+  active = Math.max(0, Math.min(words.candidates.length - 1, index));
+  el.candidates.querySelectorAll<HTMLLIElement>('[role="option"]').forEach((item) => {
+    const selected = item.dataset.index === String(active);
+    item.setAttribute('aria-selected', String(selected));
+    if (selected) item.scrollIntoView({ block: 'nearest' });
+  });
+  el.candidates.setAttribute('aria-activedescendant', `candidate-${active}`);
+}
+
+function insert(index: number): void {
+  const candidate = words?.candidates[index];
+  if (!words || !candidate || candidate.completion === '') return;
+  vscode.postMessage({ type: 'insert', requestId: words.requestId, index, text: candidate.completion });
+}
+
+el.candidates.addEventListener('click', (event) => {
+  const item = (event.target as Element | null)?.closest<HTMLLIElement>('li[role="option"]');
+  if (!item) return;
+  const index = Number(item.dataset.index);
+  setActive(index);
+  insert(index);
+});
+
+el.candidates.addEventListener('keydown', (event) => {
+  const count = words?.candidates.length ?? 0;
+  if (count === 0) return;
+  switch (event.key) {
+    case 'ArrowDown': setActive(active + 1); break;
+    case 'ArrowUp': setActive(active - 1); break;
+    case 'Home': setActive(0); break;
+    case 'End': setActive(count - 1); break;
+    case 'PageDown': setActive(active + 5); break;
+    case 'PageUp': setActive(active - 5); break;
+    case 'Enter':
+    case ' ':
+      insert(active);
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+});
+
+el.modeWords.addEventListener('click', () => setMode('words'));
+el.modeTokens.addEventListener('click', () => setMode('tokens'));
+function setMode(mode: PanelMode): void {
+  if (mode === state.mode) return;
+  save({ mode });
+  renderMode();
+  vscode.postMessage({ type: 'setMode', mode });
+}
+
+el.temperature.addEventListener('input', () => {
+  const t = Number(el.temperature.value);
+  if (!Number.isFinite(t)) return;
+  save({ temperature: Math.min(MAX_TEMPERATURE, Math.max(MIN_TEMPERATURE, t)) });
+  renderTemperature();
+  renderWords();
+});
+
+// ---- the document view ----
+
+function bars(container: HTMLElement, rows: { label: string; count: number; className: string }[]): void {
+  clear(container);
+  const total = rows.reduce((a, r) => a + r.count, 0);
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  for (const row of rows) {
+    const item = document.createElement('div');
+    item.className = 'bar-row';
+    item.setAttribute('role', 'listitem');
+    const bar = span('bar', '');
+    const fill = span(`fill ${row.className}`, '');
+    fill.style.width = `${(100 * row.count) / max}%`;
+    bar.appendChild(fill);
+    const share = total > 0 ? ` (${percent(row.count / total)})` : '';
+    item.append(span('bar-label', row.label), bar, span('bar-count', `${row.count.toLocaleString('en-US')}${share}`));
+    container.appendChild(item);
+  }
+}
+
+function bitsLabel(bin: HistogramBin): string {
+  return Number.isFinite(bin.toBits) ? `${bin.fromBits}–${bin.toBits}` : `≥ ${bin.fromBits}`;
+}
+
+function renderDocument(m: DocumentViewMessage): void {
+  el.documentStatus.textContent = `${m.fileName}${m.modelName ? ` · ${m.modelName}` : ''}`;
+  clear(el.summary);
+  const s = m.summary;
+  const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+  const entries: [string, string][] = [
+    ['Perplexity', fmt(s.perplexity, 2)],
+    ['Bits per byte', fmt(s.bitsPerByte, 3)],
+    ['Bits per character', fmt(s.bitsPerChar, 3)],
+    ['Mean surprisal', `${fmt(s.meanSurprisal, 2)} bits`],
+    ['Tokens scored', `${s.scoredTokens.toLocaleString('en-US')} of ${m.tokenCount.toLocaleString('en-US')}`],
+  ];
+  for (const [term, value] of entries) {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    el.summary.append(dt, dd);
+  }
+  bars(el.ranks, m.rankBuckets.map((b: RankBucket, i) => ({ label: b.label, count: b.count, className: `rank-${i}` })));
+  bars(el.histogram, m.histogram.map((b, i) => ({ label: bitsLabel(b), count: b.count, className: `surprisal-${Math.min(7, i)}` })));
+  renderSparkline(m.sparkline);
+  el.exportCsv.disabled = false;
+  el.exportJson.disabled = false;
+}
+
+function renderSparkline(points: readonly SparkPoint[]): void {
+  spark = points;
+  sparkIndex = Math.min(sparkIndex, Math.max(0, points.length - 1));
+  clear(el.sparkline);
+  el.sparkline.setAttribute('aria-valuemax', String(Math.max(0, points.length - 1)));
+  if (points.length === 0) {
+    el.sparkline.textContent = 'No scored tokens.';
+    return;
+  }
+  const maxBits = Math.max(1, ...points.map((p) => p.bits));
+  const width = Math.max(2, points.length);
+  const height = 40;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('aria-hidden', 'true');
+  const line = document.createElementNS(SVG, 'polyline');
+  line.setAttribute('class', 'line');
+  line.setAttribute('points', points.map((p, i) => `${i + 0.5},${(height - (p.bits / maxBits) * (height - 2) - 1).toFixed(2)}`).join(' '));
+  const marker = document.createElementNS(SVG, 'line');
+  marker.setAttribute('class', 'marker');
+  marker.setAttribute('y1', '0');
+  marker.setAttribute('y2', String(height));
+  svg.append(line, marker);
+  el.sparkline.appendChild(svg);
+  moveSparkMarker();
+}
+
+function moveSparkMarker(): void {
+  const marker = el.sparkline.querySelector('.marker');
+  const point = spark[sparkIndex];
+  if (!marker || !point) return;
+  marker.setAttribute('x1', String(sparkIndex + 0.5));
+  marker.setAttribute('x2', String(sparkIndex + 0.5));
+  el.sparkline.setAttribute('aria-valuenow', String(sparkIndex));
+  el.sparkline.setAttribute('aria-valuetext', `token ${point.tokenIndex + 1}: ${point.bits.toFixed(1)} bits`);
+}
+
+function revealSpark(index: number): void {
+  const point = spark[index];
+  if (point) vscode.postMessage({ type: 'reveal', tokenIndex: point.tokenIndex });
+}
+
+el.sparkline.addEventListener('click', (event) => {
+  if (spark.length === 0) return;
+  const rect = el.sparkline.getBoundingClientRect();
+  const x = (event.clientX - rect.left) / Math.max(1, rect.width);
+  sparkIndex = Math.max(0, Math.min(spark.length - 1, Math.floor(x * spark.length)));
+  moveSparkMarker();
+  revealSpark(sparkIndex);
+});
+
+el.sparkline.addEventListener('keydown', (event) => {
+  if (spark.length === 0) return;
+  const step = event.shiftKey ? 10 : 1;
+  switch (event.key) {
+    case 'ArrowRight': sparkIndex = Math.min(spark.length - 1, sparkIndex + step); break;
+    case 'ArrowLeft': sparkIndex = Math.max(0, sparkIndex - step); break;
+    case 'Home': sparkIndex = 0; break;
+    case 'End': sparkIndex = spark.length - 1; break;
+    case 'Enter':
+    case ' ':
+      revealSpark(sparkIndex);
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+  moveSparkMarker();
+});
+
+el.exportCsv.addEventListener('click', () => vscode.postMessage({ type: 'export', format: 'csv' }));
+el.exportJson.addEventListener('click', () => vscode.postMessage({ type: 'export', format: 'json' }));
+
+function noDocument(reason: string): void {
+  el.documentStatus.textContent = reason;
+  clear(el.summary);
+  clear(el.ranks);
+  clear(el.histogram);
+  spark = [];
+  clear(el.sparkline);
+  el.exportCsv.disabled = true;
+  el.exportJson.disabled = true;
+}
+
+// ---- messages from the host ----
+
+window.addEventListener('message', (event: MessageEvent<ToPanel>) => {
+  const message = event.data;
+  switch (message?.type) {
+    case 'words':
+      if (message.mode !== state.mode) return; // an answer for the mode just switched away from
+      if (words?.requestId !== message.requestId) active = 0;
+      words = message;
+      renderWords();
+      return;
+    case 'status':
+      el.status.textContent = message.message;
+      el.status.dataset.state = message.state;
+      if (message.state === 'noEditor') {
+        words = undefined;
+        renderWords();
+      }
+      return;
+    case 'document':
+      renderDocument(message);
+      return;
+    case 'noDocument':
+      noDocument(message.reason);
+      return;
+  }
+});
+
+renderMode();
+renderTemperature();
+noDocument('');
+vscode.postMessage({ type: 'ready', mode: state.mode });
