@@ -46,6 +46,7 @@ export class TextTokenizer {
   private readonly pieceEncoding: PieceEncoding;
   private readonly unitNormalizer: UnitNormalizer | null;
   private readonly groupCombiningMarks: boolean;
+  private readonly insertedPrefix: Uint8Array | null;
   private readonly addedTokenIds: ReadonlySet<number>;
   private readonly pieceBytesCache = new Map<number, Uint8Array>();
   private readonly vocab: readonly (string | undefined)[];
@@ -73,6 +74,7 @@ export class TextTokenizer {
     const unicodeForms = new Set(['NFC', 'NFD', 'NFKC', 'NFKD', 'Precompiled', 'BertNormalizer', 'StripAccents']);
     this.groupCombiningMarks = normalizerSteps.some((c) => unicodeForms.has(String(c.type)));
     this.unitNormalizer = buildUnitNormalizer(this.tokenizer, normalizerSteps, metaspace);
+    this.insertedPrefix = insertedPrefixOf(tokenizerJson, metaspace);
   }
 
   /** Encodes text (no special tokens added) and locates every token in it. */
@@ -83,7 +85,12 @@ export class TextTokenizer {
     const encoding = this.tokenizer.encode(text, { add_special_tokens: false });
     const ids = Int32Array.from(encoding.ids);
     const bytes = Array.from(ids, (id) => this.pieceBytes(id));
-    const ranges = alignTokens(text, bytes, this.unitNormalizer, this.groupCombiningMarks);
+    let afterSpecial: Set<number> | null = null;
+    if (this.insertedPrefix) {
+      afterSpecial = new Set();
+      for (let i = 0; i < ids.length; i++) if (this.addedTokenIds.has(ids[i]!)) afterSpecial.add(i);
+    }
+    const ranges = alignTokens(text, bytes, this.unitNormalizer, this.groupCombiningMarks, this.insertedPrefix, afterSpecial);
     return { ids, starts: ranges.starts, ends: ranges.ends, exactOffsets: ranges.exact };
   }
 
@@ -136,6 +143,18 @@ function flattenComponents(component: unknown): JsonObject[] {
     if (Array.isArray(c[key])) return (c[key] as unknown[]).flatMap(flattenComponents);
   }
   return [c];
+}
+
+/** What the tokenizer may add before the text: a Prepend normalizer's string, Metaspace's `▁`, ByteLevel's space. */
+function insertedPrefixOf(tokenizerJson: JsonObject, metaspace: JsonObject | undefined): Uint8Array | null {
+  const prepend = flattenComponents(tokenizerJson.normalizer).find((c) => c.type === 'Prepend');
+  if (prepend && typeof prepend.prepend === 'string') return encoder.encode(prepend.prepend);
+  if (metaspace && metaspace.prepend_scheme !== 'never' && metaspace.add_prefix_space !== false) {
+    return encoder.encode(typeof metaspace.replacement === 'string' ? metaspace.replacement : '\u2581');
+  }
+  const byteLevel = flattenComponents(tokenizerJson.pre_tokenizer).find((c) => c.type === 'ByteLevel');
+  if (byteLevel && byteLevel.add_prefix_space === true) return encoder.encode(' ');
+  return null;
 }
 
 function buildUnitNormalizer(tokenizer: Tokenizer, steps: JsonObject[], metaspace: JsonObject | undefined): UnitNormalizer | null {

@@ -42,7 +42,9 @@ const encoder = new TextEncoder();
 /** Splits text into alignment units: code points, optionally with their combining marks. */
 export function splitUnits(text: string, groupCombiningMarks: boolean): string[] {
   if (!groupCombiningMarks) return Array.from(text);
-  return text.match(/\P{M}\p{M}*|\p{M}+/gsu) ?? [];
+  // Hangul medial vowels and final consonants (conjoining jamo) compose with what precedes
+  // them under NFC/NFKC just like combining marks, though Unicode does not class them as marks.
+  return text.match(/[^\p{M}\u1160-\u11FF\uD7B0-\uD7FF][\p{M}\u1160-\u11FF\uD7B0-\uD7FF]*|[\p{M}\u1160-\u11FF\uD7B0-\uD7FF]+/gsu) ?? [];
 }
 
 /**
@@ -52,12 +54,18 @@ export function splitUnits(text: string, groupCombiningMarks: boolean): string[]
  * @param tokenBytes the bytes each token stands for, in order
  * @param normalizeUnit the tokenizer's per-unit normalisation (identity when it has none)
  * @param groupCombiningMarks whether combining marks must stay with their base character
+ * @param insertedPrefix what the tokenizer may put before the text (a SentencePiece `▁`, a
+ *   byte-level prefix space), standing for no text
+ * @param prefixAfter indices of tokens after which the prefix may be added again (special
+ *   tokens: a Prepend normalizer prepends to every stretch of text between them)
  */
 export function alignTokens(
   text: string,
   tokenBytes: readonly Uint8Array[],
   normalizeUnit: UnitNormalizer | null,
   groupCombiningMarks: boolean,
+  insertedPrefix: Uint8Array | null = null,
+  prefixAfter: ReadonlySet<number> | null = null,
 ): TokenRanges {
   const tokenCount = tokenBytes.length;
   const starts = new Int32Array(tokenCount);
@@ -105,7 +113,30 @@ export function alignTokens(
     return bytes;
   };
 
+  // A prefix the tokenizer added reads like the text's own leading spaces ("  x" becomes
+  // "▁▁▁x"): when the stream starts with more copies of it than the text accounts for, the
+  // first copy is the inserted one and takes no text.
+  const prefixPositions = new Set<number>();
+  if (insertedPrefix && insertedPrefix.length > 0) {
+    prefixPositions.add(0);
+    for (const i of prefixAfter ?? []) if (i + 1 < tokenCount) prefixPositions.add(tokenByteStart[i + 1]!);
+  }
+  const skipInsertedPrefix = (prefix: Uint8Array): void => {
+    let inStream = 0;
+    while (matchesAt(prefix, byte + inStream * prefix.length)) inStream++;
+    let inText = 0;
+    while (unitIndex + inText < units.length && sameBytes(expectedOf(unitIndex + inText), prefix)) inText++;
+    if (inStream > inText) {
+      for (let j = 0; j < prefix.length; j++) charAtByte[byte + j] = charOffset;
+      byte += prefix.length;
+    }
+  };
+
   while (unitIndex < units.length && byte < streamLength) {
+    if (insertedPrefix && prefixPositions.delete(byte)) {
+      skipInsertedPrefix(insertedPrefix);
+      if (byte >= streamLength) break;
+    }
     const want = expectedOf(unitIndex);
     if (want.length === 0) {
       advanceUnits(1); // normalised away: its text joins the token before it
@@ -132,15 +163,40 @@ export function alignTokens(
 
   function findResync(atByte: number, atUnit: number): { skipBytes: number; skipUnits: number } | null {
     const maxSkip = 8;
+    // The smallest skip after which the text and the stream go on agreeing for a few units;
+    // failing that, the smallest skip after which one unit matches. Without the look-ahead a
+    // SentencePiece text like "a b" matched its space to the prepended `▁` (skipping "a"),
+    // and every range after it was shifted.
+    let fallback: { skipBytes: number; skipUnits: number } | null = null;
     for (let total = 1; total <= maxSkip * 2; total++) {
       for (let skipUnits = 0; skipUnits <= Math.min(total, maxSkip); skipUnits++) {
         const skipBytes = total - skipUnits;
         if (skipBytes > maxSkip || atUnit + skipUnits >= units.length) continue;
         const next = expectedOf(atUnit + skipUnits);
-        if (next.length > 0 && matchesAt(next, atByte + skipBytes)) return { skipBytes, skipUnits };
+        if (next.length > 0 && matchesAt(next, atByte + skipBytes)) {
+          if (agreesAfter(atByte + skipBytes + next.length, atUnit + skipUnits + 1)) return { skipBytes, skipUnits };
+          fallback ??= { skipBytes, skipUnits };
+        }
       }
     }
-    return null;
+    return fallback;
+  }
+
+  /** Whether the next few units match the stream from here on without any skip. */
+  function agreesAfter(atByte: number, atUnit: number): boolean {
+    const lookAhead = 4;
+    let matched = 0;
+    let k = atUnit;
+    while (matched < lookAhead) {
+      if (k >= units.length) return atByte >= streamLength; // the text ends: so must the stream
+      if (atByte >= streamLength) return true; // text dropped at the end is given to the last token
+      const want = expectedOf(k++);
+      if (want.length === 0) continue;
+      if (!matchesAt(want, atByte)) return false;
+      atByte += want.length;
+      matched++;
+    }
+    return true;
   }
 
   if (byte < streamLength) {
@@ -163,6 +219,12 @@ export function alignTokens(
   }
   for (let i = 0; i < tokenCount; i++) ends[i] = i + 1 < tokenCount ? starts[i + 1]! : text.length;
   return { starts, ends, exact };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Moves an offset off the second half of a surrogate pair. */
