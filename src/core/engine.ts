@@ -6,6 +6,7 @@
 import { analyseRow } from './distribution';
 import { ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
 import { OnnxCausalLm, sliceCache, type KvCache } from './onnxModel';
+import { findScoreHead, ScoreHead } from './scoreHead';
 import type { NextTokens } from './protocol';
 import { summarise, type DocumentSummary } from './summary';
 import { TextTokenizer, type TokenizedText } from './textTokenizer';
@@ -29,6 +30,8 @@ export interface LoadOptions {
   readonly maxWindow?: number;
   /** A graph file inside the folder, overriding the usual search. */
   readonly graphFile?: string;
+  /** The score-head graph; null computes row statistics in JavaScript. Default: found beside the code. */
+  readonly scoreHead?: string | null;
 }
 
 /** Checked between windows so a long job can be abandoned. */
@@ -118,6 +121,8 @@ export class LanguageModel {
     readonly info: ModelInfo,
     readonly tokenizer: TextTokenizer,
     private readonly graph: OnnxCausalLm,
+    /** Null: statistics computed in JavaScript (`analyseRow`). */
+    private readonly head: ScoreHead | null,
   ) {}
 
   static async load(path: string, options: LoadOptions = {}): Promise<LanguageModel> {
@@ -144,7 +149,10 @@ export class LanguageModel {
         bosTokenId,
         hasKvCache: graph.hasCache,
       };
-      return new LanguageModel(info, tokenizer, graph);
+      const headPath = options.scoreHead === undefined ? findScoreHead() : options.scoreHead;
+      // One thread: the head's work is small, and a second thread only adds contention.
+      const head = headPath ? await ScoreHead.load(headPath, 1) : null;
+      return new LanguageModel(info, tokenizer, graph, head);
     } catch (error) {
       await graph.release();
       throw error;
@@ -215,12 +223,25 @@ export class LanguageModel {
       const keep = this.graph.hasCache && (reusable ? firstWindow : isLast);
       const { logits, logitsWidth, cache } = await this.graph.forward(windowIds.slice(pastLength), past, keep);
       if (keep && cache) keptCache = { start, ids: windowIds, cache };
-      for (let j = firstTarget; j < end; j++) {
-        const row = j - start + shift - 1 - pastLength;
-        const stats = analyseRow(logits, row * logitsWidth, logitsWidth, tokens.ids[j]!, displayable, topIds, topProbs, j * k, k);
-        logprobs[j] = stats.logprob;
-        ranks[j] = stats.rank;
-        entropies[j] = stats.entropyBits;
+      const targetRow = (j: number) => j - start + shift - 1 - pastLength;
+      if (this.head && end > firstTarget) {
+        const stats = await this.head.run(logits, logitsWidth, targetRow(firstTarget), tokens.ids.subarray(firstTarget, end), k, displayable);
+        for (let j = firstTarget, r = 0; j < end; j++, r++) {
+          logprobs[j] = stats.logprobs[r]!;
+          ranks[j] = stats.ranks[r]!;
+          entropies[j] = stats.entropyBits[r]!;
+          for (let c = 0; c < stats.k; c++) {
+            topIds[j * k + c] = Number(stats.topIds[r * stats.k + c]!);
+            topProbs[j * k + c] = Math.exp(stats.topLogprobs[r * stats.k + c]!);
+          }
+        }
+      } else {
+        for (let j = firstTarget; j < end; j++) {
+          const stats = analyseRow(logits, targetRow(j) * logitsWidth, logitsWidth, tokens.ids[j]!, displayable, topIds, topProbs, j * k, k);
+          logprobs[j] = stats.logprob;
+          ranks[j] = stats.rank;
+          entropies[j] = stats.entropyBits;
+        }
       }
       scoredUpTo = end;
       firstWindow = false;
@@ -341,7 +362,7 @@ export class LanguageModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.graph.release();
+    await Promise.all([this.graph.release(), this.head?.release()]);
   }
 
   private assertUsable(): void {

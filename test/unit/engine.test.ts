@@ -143,6 +143,23 @@ describe('engine on the tiny test model', () => {
     assert.ok(cached > 0, 'the keys/values of unchanged window positions were reused');
   });
 
+  it('computes the same statistics with the score-head graph as in JavaScript', async () => {
+    const plain = await LanguageModel.load(TINY_MODEL, { threads: 1, scoreHead: null });
+    try {
+      for (const c of reference.cases) {
+        const a = await model.score(c.text, { windowSize: 64, stride: 32 });
+        const b = await plain.score(c.text, { windowSize: 64, stride: 32 });
+        assert.ok(maxAbsDiff(a.logprobs, b.logprobs) < 1e-5, c.name);
+        assert.deepEqual(Array.from(a.ranks), Array.from(b.ranks));
+        assert.deepEqual(Array.from(a.topIds), Array.from(b.topIds));
+        assert.ok(maxAbsDiff(a.topProbs, b.topProbs) < 1e-6);
+        assert.ok(maxAbsDiff(a.entropies, b.entropies) < 1e-4);
+      }
+    } finally {
+      await plain.dispose();
+    }
+  });
+
   it('predicts the next token after a context', async () => {
     const next = await model.predictNext('def f(x):', 5);
     assert.equal(next.candidates.length, 5);
