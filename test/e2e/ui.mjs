@@ -1,6 +1,7 @@
 // UI suite: the workbench in Debian Chromium, driven like a user would. Each step takes a
 // screenshot into test-results/<target>/; steps run in order and a failed step does not stop
 // the later ones (each one sets up what it needs), so one run shows everything that is broken.
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { activeEditorText, closePage, dismissNotificationsToasts, openFile, runCommand, waitForWorkbench } from './lib/browser.mjs';
@@ -98,6 +99,7 @@ async function readCandidates(page) {
 }
 
 export async function runUiSuite({ context, server, folder, extensionPath, shots, grep, smoke }) {
+  void activeEditorTextOf;
   const steps = [];
   const start = Date.now();
   const page = await context.newPage();
@@ -198,7 +200,6 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
       // Cursor at the end of the document (the file ends with a newline: an empty last line).
       await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
       await page.keyboard.press('Control+End');
-      const before = await activeEditorText(page);
       await runCommand(page, `Surprisal Lens: Show ${PANEL_TITLE}`);
       await page.locator('.tab', { hasText: PANEL_TITLE }).first().waitFor({ timeout: 20_000 });
       const { options, items } = await readCandidates(page);
@@ -219,17 +220,34 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
       const index = items.findIndex((it) => /\S/.test(it.word));
       if (index < 0) throw new Error(`no candidate with visible text: ${JSON.stringify(items.map((i) => i.word))}`);
       const word = items[index].word;
+      const file = path.join(folder, 'prose.md');
+      const original = fs.readFileSync(file, 'utf8');
       await options.nth(index).click();
-      const after = await waitFor(async () => {
-        const t = await activeEditorTextOf(page, 'prose.md');
-        return t !== before ? t : null;
-      }, { timeout: 15_000, message: `the document to change after clicking "${word}"` });
-      const expected = before + word;
-      if (after.replace(/\s+$/, '') !== expected.replace(/\s+$/, '')) {
-        throw new Error(`after clicking ${JSON.stringify(word)} the document ends ${JSON.stringify(after.slice(-60))}, expected ${JSON.stringify(expected.slice(-60))}`);
-      }
+      await waitFor(async () => (await activeEditorTextOf(page, 'prose.md')).includes(word.trim()), {
+        timeout: 15_000,
+        message: `${JSON.stringify(word)} to appear in prose.md after clicking it`,
+      });
       await shot('06-panel-inserted');
-      return `${items.length} candidates, top ${items.slice(0, 3).map((it, i) => `${JSON.stringify(it.word)} ${pcts[i]}%`).join(', ')}; clicked ${JSON.stringify(word)}`;
+      // Keyboard: Enter on another candidate inserts it too.
+      // The list follows the new cursor position; then Enter on a candidate inserts it too.
+      await sleep(1500);
+      const fresh = await readCandidates(page);
+      const second = fresh.items.findIndex((it) => /\S/.test(it.word ?? ''));
+      let word2 = null;
+      if (second >= 0) {
+        word2 = fresh.items[second].word;
+        await fresh.options.nth(second).focus();
+        await page.keyboard.press('Enter');
+      }
+      // Save and read the file: exact, unlike the rendered lines.
+      const expected = word2 === null ? [original + word] : [original + word + word2, original + word2 + word];
+      const content = await saveAndRead(page, 'prose.md', file, expected);
+      if (!expected.includes(content)) {
+        throw new Error(`after clicking ${JSON.stringify(word)}${word2 !== null ? ` and Enter on ${JSON.stringify(word2)}` : ''} the file ends ${JSON.stringify(content.slice(-50))}, expected ${JSON.stringify(expected[0].slice(-50))}`);
+      }
+      // Leave the workspace as it was for any later step.
+      fs.writeFileSync(file, original);
+      return `${items.length} candidates, top ${items.slice(0, 3).map((it, i) => `${JSON.stringify(it.word)} ${pcts[i]}%`).join(', ')}; click inserted ${JSON.stringify(word)}${word2 !== null ? `, Enter inserted ${JSON.stringify(word2)}` : ''}`;
     });
   }
 
@@ -244,6 +262,19 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
     steps,
     error: passed ? undefined : `${failed.length} of ${steps.length} step(s) failed: ${failed.map((s) => s.name).join('; ')}`,
   };
+}
+
+/** Saves `name` (Ctrl+S in its editor) and returns the file's content once it is one of `expected` (or the last seen). */
+async function saveAndRead(page, name, file, expected) {
+  await page.locator('.tabs-container .tab', { hasText: name }).first().click();
+  await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Control+S');
+  let text = '';
+  await waitFor(() => {
+    text = fs.readFileSync(file, 'utf8');
+    return expected.includes(text);
+  }, { timeout: 10_000 }).catch(() => {});
+  return text;
 }
 
 /** Text of the editor showing `name` (the panel may have the focus). */
