@@ -3,9 +3,10 @@
  * direction, plus the pure helpers both sides share: validation of what the webview sends,
  * the temperature re-weighting, and the document view's figures and token table.
  *
- * Imported by the webview bundle (browser) and the extension host, so it has no runtime
- * imports at all.
+ * Imported by the webview bundle (browser) and the extension host, so its only runtime
+ * import is the pure colour binning shared with the heatmap.
  */
+import { rankBucket, SURPRISAL_BINS, surprisalBin, surprisalBinEdges } from './colorBins';
 import type { DocumentScores } from './engine';
 import type { DocumentSummary } from './summary';
 
@@ -169,23 +170,25 @@ export function temperedShares(probs: readonly number[], temperature: number): n
 // ---- the document view ----
 
 const LN2 = Math.LN2;
-export const HISTOGRAM_STEP_BITS = 2;
-export const HISTOGRAM_BINS = 10;
 export const MAX_SPARK_POINTS = 240;
 
-/** GLTR's rank buckets, the top-k alternatives' histogram and a sparkline of surprisal. */
+/**
+ * GLTR's rank buckets, a histogram of surprisal in the heatmap's own colour bins (so it is
+ * also the colour legend, in bits) and a sparkline of surprisal along the document.
+ */
 export function documentFigures(
   scores: Pick<DocumentScores, 'tokenCount' | 'logprobs' | 'ranks'>,
   rankThresholds: readonly [number, number, number],
+  maxSurprisalBits: number,
 ): { rankBuckets: RankBucket[]; histogram: HistogramBin[]; sparkline: SparkPoint[] } {
   const [a, b, c] = rankThresholds;
   const rankCounts = [0, 0, 0, 0];
-  const binCounts = new Array<number>(HISTOGRAM_BINS + 1).fill(0);
+  const binCounts = new Array<number>(SURPRISAL_BINS).fill(0);
   for (let i = 0; i < scores.tokenCount; i++) {
     const rank = scores.ranks[i]!;
-    if (rank > 0) rankCounts[rank <= a ? 0 : rank <= b ? 1 : rank <= c ? 2 : 3]!++;
+    if (rank > 0) rankCounts[rankBucket(rank, rankThresholds)]!++;
     const lp = scores.logprobs[i]!;
-    if (!Number.isNaN(lp)) binCounts[Math.min(HISTOGRAM_BINS, Math.floor(-lp / LN2 / HISTOGRAM_STEP_BITS))]!++;
+    if (!Number.isNaN(lp)) binCounts[surprisalBin(-lp / LN2, maxSurprisalBits)]!++;
   }
   const rankBuckets = [
     { label: `top ${a}`, count: rankCounts[0]! },
@@ -193,11 +196,10 @@ export function documentFigures(
     { label: `top ${c}`, count: rankCounts[2]! },
     { label: `beyond ${c}`, count: rankCounts[3]! },
   ];
-  const histogram = binCounts.map((count, i) => ({
-    fromBits: i * HISTOGRAM_STEP_BITS,
-    toBits: i === HISTOGRAM_BINS ? Infinity : (i + 1) * HISTOGRAM_STEP_BITS,
-    count,
-  }));
+  const histogram = binCounts.map((count, i) => {
+    const [fromBits, toBits] = surprisalBinEdges(i, maxSurprisalBits);
+    return { fromBits, toBits, count };
+  });
   const sparkline: SparkPoint[] = [];
   const chunk = Math.max(1, Math.ceil(scores.tokenCount / MAX_SPARK_POINTS));
   for (let from = 0; from < scores.tokenCount; from += chunk) {

@@ -324,8 +324,8 @@ export class NextWordPanel implements vscode.Disposable {
   }
 
   private sendDocumentView(document: vscode.TextDocument, entry: ScoreEntry): void {
-    const { rankThresholds } = readSettings();
-    const figures = documentFigures(entry.scores, rankThresholds);
+    const { rankThresholds, maxSurprisalBits } = readSettings();
+    const figures = documentFigures(entry.scores, rankThresholds, maxSurprisalBits);
     const state = this.context.model.state;
     this.postDocument({
       type: 'document',
@@ -512,9 +512,9 @@ export class NextWordPanel implements vscode.Disposable {
     <h2 id="document-heading">Document</h2>
     <p id="document-status" class="status" role="status" aria-live="polite"></p>
     <dl id="summary" class="summary"></dl>
-    <h3 id="ranks-heading">Rank of each token among the model's predictions</h3>
+    <h3 id="ranks-heading">Rank of each token among the model's predictions (GLTR)</h3>
     <div id="ranks" class="bars" role="list" aria-labelledby="ranks-heading"></div>
-    <h3 id="histogram-heading">Surprisal of the tokens (bits)</h3>
+    <h3 id="histogram-heading">Surprisal of the tokens, in bits (the heatmap's colours)</h3>
     <div id="histogram" class="bars" role="list" aria-labelledby="histogram-heading"></div>
     <h3 id="sparkline-heading">Surprisal along the document</h3>
     <div id="sparkline" class="sparkline" tabindex="0" role="slider" aria-labelledby="sparkline-heading" aria-valuemin="0" aria-valuemax="0" aria-valuenow="0"></div>

@@ -105,8 +105,8 @@ function visible(text: string): string {
 function spoken(text: string): string {
   const trimmed = text.replace(/^[ \t]+/, '');
   const lead = text.length - trimmed.length;
-  const core = trimmed.replace(/\r?\n/g, ' newline ').replace(/\t/g, ' tab ');
-  if (core.trim() === '') return text.includes('\n') ? 'newline' : 'space';
+  const core = trimmed.replace(/\r?\n/g, ' newline ').replace(/\t/g, ' tab ').replace(/\s+/g, ' ').trim();
+  if (core === '') return lead > 0 ? 'space' : 'empty';
   return lead > 0 ? `space, ${core}` : core;
 }
 
@@ -134,7 +134,7 @@ function renderWords(): void {
   list.removeAttribute('aria-activedescendant');
   if (!words) return;
   const m = words;
-  el.contextTail.textContent = visible(m.contextTail);
+  el.contextTail.textContent = m.contextTail.replace(/\r?\n/g, '\u23ce').replace(/\t/g, '\u21e5');
   el.position.textContent = ` — ${m.fileName}, line ${m.line + 1}, column ${m.character + 1}${m.truncated ? ' (earlier text cut to the model\'s window)' : ''}`;
   el.entropy.textContent = Number.isFinite(m.entropyBits) ? `Next-token entropy ${m.entropyBits.toFixed(2)} bits.` : '';
   el.endsHere.textContent = m.mode === 'words' && m.midWord
@@ -259,7 +259,8 @@ function bars(container: HTMLElement, rows: { label: string; count: number; clas
 }
 
 function bitsLabel(bin: HistogramBin): string {
-  return Number.isFinite(bin.toBits) ? `${bin.fromBits}–${bin.toBits}` : `≥ ${bin.fromBits}`;
+  const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+  return Number.isFinite(bin.toBits) ? `${f(bin.fromBits)}–${f(bin.toBits)} bits` : `≥ ${f(bin.fromBits)} bits`;
 }
 
 function renderDocument(m: DocumentViewMessage): void {
@@ -282,7 +283,7 @@ function renderDocument(m: DocumentViewMessage): void {
     el.summary.append(dt, dd);
   }
   bars(el.ranks, m.rankBuckets.map((b: RankBucket, i) => ({ label: b.label, count: b.count, className: `rank-${i}` })));
-  bars(el.histogram, m.histogram.map((b, i) => ({ label: bitsLabel(b), count: b.count, className: `surprisal-${Math.min(7, i)}` })));
+  bars(el.histogram, m.histogram.map((b, i) => ({ label: bitsLabel(b), count: b.count, className: `surprisal-${i}` })));
   renderSparkline(m.sparkline);
   el.exportCsv.disabled = false;
   el.exportJson.disabled = false;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CancelledError, LanguageModel, type ContinuationState } from '../../src/core/engine';
 import { nextWordDistribution, splitAtWord, tailWords } from '../../src/core/nextWords';
-import { parseFromPanel, temperedShares } from '../../src/core/panelProtocol';
+import { documentFigures, parseFromPanel, temperedShares, tokenRows, tokenRowsCsv } from '../../src/core/panelProtocol';
 import { TINY_MODEL as MODEL } from '../helpers/tokenizers';
 
 
@@ -278,5 +278,38 @@ describe('panel messages', () => {
     const hot = temperedShares([0.6, 0.2], 5); // 0.6^0.2 : 0.2^0.2
     assert.ok(Math.abs(hot[0]! - 0.6 ** 0.2 / (0.6 ** 0.2 + 0.2 ** 0.2)) < 1e-12);
     assert.deepEqual(temperedShares([0.6, 0.2], 1e6), hot, 'temperature is clamped to the slider range');
+  });
+
+  test('document figures: rank buckets, surprisal bins in bits, sparkline of the peaks', () => {
+    const bits = [NaN, 0.5, 3, 9, 17, 1];
+    const scores = {
+      tokenCount: bits.length,
+      logprobs: Float64Array.from(bits, (b) => -b * Math.LN2),
+      ranks: Int32Array.from([0, 1, 50, 500, 5000, 10]),
+    };
+    const figures = documentFigures(scores, [10, 100, 1000], 16);
+    assert.deepEqual(figures.rankBuckets.map((b) => b.count), [2, 1, 1, 1]);
+    assert.deepEqual(figures.rankBuckets.map((b) => b.label), ['top 10', 'top 100', 'top 1000', 'beyond 1000']);
+    // 8 bins of 2 bits; the last is open.
+    assert.deepEqual(figures.histogram.map((b) => b.count), [2, 1, 0, 0, 1, 0, 0, 1]);
+    assert.equal(figures.histogram[7]!.toBits, Infinity);
+    assert.deepEqual(figures.sparkline.map((p) => p.tokenIndex), [1, 2, 3, 4, 5]);
+    assert.ok(Math.abs(figures.sparkline[3]!.bits - 17) < 1e-9);
+  });
+
+  test('the token table as CSV quotes text and defuses formulas', async () => {
+    const text = 'x=1, "q"\n=SUM(A1)';
+    const scores = await model.score(text, { topK: 2 });
+    const rows = tokenRows(scores, text, (id) => model.tokenizer.displayText(id));
+    assert.equal(rows.map((r) => r.text).join(''), text);
+    assert.equal(rows[0]!.logprob, scores.logprobs[0], 'scored after BOS');
+    assert.ok(Math.abs(rows[1]!.surprisalBits! + scores.logprobs[1]! / Math.LN2) < 1e-12);
+    assert.equal(rows[1]!.top.length, 2);
+    const csv = tokenRowsCsv(rows);
+    const lines = csv.split('\r\n');
+    assert.equal(lines[0], 'index,start,end,text,token_id,token,logprob,surprisal_bits,rank,entropy_bits,top1,top1_prob');
+    assert.equal(lines.length, rows.length + 2);
+    assert.ok(!/(^|,)"?=SUM/m.test(csv), 'a cell starting with = is prefixed');
+    assert.ok(csv.includes('""'), 'quotes are doubled');
   });
 });
