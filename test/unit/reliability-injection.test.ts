@@ -1,0 +1,123 @@
+/**
+ * Issue 7, item 4 (hover part): document text, token texts (a hostile vocabulary) and the
+ * model name holding Markdown, HTML, `<script>`, `command:` links, autolinks and very long
+ * strings stay inert in the hover Markdown: no raw HTML tag, no link but the extension's own
+ * command link, no emphasis, code or table structure from the data, no extra lines, and long
+ * strings shortened.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LanguageModel, type DocumentScores } from '../../src/core/engine';
+import { hoverMarkdown, type HoverContext } from '../../src/core/hoverText';
+import { TINY_MODEL } from '../helpers/tokenizers';
+
+const OWN_LINK = 'command:surprisalLens.showNextWords?%5B%7B%22offset%22%3A3%7D%5D';
+
+const PAYLOADS = [
+  '**bold**', '__bold__', '*em*', '_em_', '`code`', '```js\nalert(1)\n```', '~~strike~~',
+  '<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '<a href="command:workbench.action.quit">quit</a>', '<!-- hidden -->', '</td></tr>',
+  '[click](command:workbench.action.terminal.new)', '[x][ref]\n\n[ref]: command:workbench.action.quit', '![img](https://evil.example/x.png)',
+  '<https://evil.example>', 'https://evil.example/path', 'www.evil.example', 'javascript:alert(1)', 'data:text/html,<b>x</b>',
+  '&lt;script&gt;', '&#60;b&#62;', '\\*not escaped\\*', '| a | b |\n|---|---|', '# Heading', '> quote', '---', '\r\n    indented code', '$x^2$', ':smile:', '@user',
+  '\u2028line separator', '\u202Eright-to-left override', 'trailing backslash\\',
+];
+const LONG = 'A'.repeat(50_000);
+
+/** The Markdown with every backslash-escaped character replaced by a placeholder (so what remains is live syntax). */
+function liveSyntax(md: string): string {
+  let out = '';
+  for (let i = 0; i < md.length; i++) {
+    if (md[i] === '\\' && i + 1 < md.length) {
+      out += '\u0001\u0001';
+      i++;
+    } else {
+      out += md[i];
+    }
+  }
+  return out;
+}
+
+const ALLOWED_LINE = /^(|\*\*.*|Probability \*\*.*|Surprisal \*\*.*|Rank \*\*.*|Word .*|\| .*|\|--:.*|\[Show next-word distribution here\]\(.*|Unscored: .*)$/;
+
+function assertInert(md: string, label: string, withLink: boolean): void {
+  assert.ok(!md.includes('\r'), `${label}: no carriage return`);
+  let lines = md.split('\n');
+  if (withLink) {
+    assert.equal(lines.at(-1), `[Show next-word distribution here](${OWN_LINK})`, `${label}: the own link, last`);
+    lines = lines.slice(0, -1);
+  }
+  for (const line of lines) assert.match(line, ALLOWED_LINE, `${label}: a line of the template, not from the data: ${JSON.stringify(line.slice(0, 80))}`);
+  const live = liveSyntax(lines.join('\n'));
+  for (const c of ['<', '>', '`', '_', '~', '&', '[', ']', '!', '$', '^']) {
+    assert.ok(!live.includes(c), `${label}: unescaped ${c} in ${JSON.stringify(live.slice(Math.max(0, live.indexOf(c) - 40), live.indexOf(c) + 40))}`);
+  }
+  assert.doesNotMatch(live, /command:|https?:|www\.|javascript:|data:/i, `${label}: no link target`);
+  for (const run of live.match(/\*+/g) ?? []) assert.equal(run, '**', `${label}: only the template's bold markers`);
+  for (const line of live.split('\n')) {
+    const cells = (line.match(/\|/g) ?? []).length;
+    if (line.startsWith('|')) assert.equal(cells, 5, `${label}: table rows keep their 4 cells: ${JSON.stringify(line.slice(0, 80))}`);
+    else assert.equal(cells, 0, `${label}: no table syntax outside the table`);
+  }
+  for (const payload of PAYLOADS) {
+    if (payload.length > 3 && /[*_`<[&~|#]/.test(payload)) assert.ok(!md.includes(payload), `${label}: raw payload ${JSON.stringify(payload)}`);
+  }
+}
+
+describe('hover Markdown injection', () => {
+  let model: LanguageModel;
+  let text: string;
+  let scores: DocumentScores;
+  before(async () => {
+    model = await LanguageModel.load(TINY_MODEL, { threads: 1 });
+    text = PAYLOADS.join(' ') + ` ${'x'.repeat(5_000)} end`;
+    scores = await model.score(text, { topK: 10 });
+  });
+  after(() => model.dispose());
+
+  function context(overrides: Partial<HoverContext> = {}): HoverContext {
+    return { text, tokenText: (id) => model.tokenizer.displayText(id), modelName: 'tiny', panelCommandUri: OWN_LINK, ...overrides };
+  }
+
+  it('document text with Markdown, HTML, scripts and command links is inert in every token hover', () => {
+    for (let i = 0; i < scores.tokenCount; i++) assertInert(hoverMarkdown(scores, i, context()), `token ${i}`, true);
+  });
+
+  it('a hostile vocabulary (every alternative a payload) is inert', () => {
+    const hostile = (id: number) => PAYLOADS[id % PAYLOADS.length]!;
+    for (let i = 0; i < scores.tokenCount; i += 3) assertInert(hoverMarkdown(scores, i, context({ tokenText: hostile })), `token ${i}`, true);
+  });
+
+  it('without the panel link there is no link at all', () => {
+    for (let i = 0; i < scores.tokenCount; i += 7) assertInert(hoverMarkdown(scores, i, context({ panelCommandUri: null })), `token ${i}`, false);
+  });
+
+  it('very long token texts and words are shortened: the hover stays small', () => {
+    const longest = (md: string) => Math.max(...md.split('\n').map((l) => l.length));
+    const hostile = () => LONG;
+    const wordToken = Array.from(scores.ids.keys()).find((i) => scores.starts[i]! > text.indexOf('xxxx') + 100)!;
+    for (const i of [0, 5, wordToken]) {
+      const md = hoverMarkdown(scores, i, context({ tokenText: hostile }));
+      assertInert(md, `token ${i}`, true);
+      assert.ok(md.length < 4_000, `token ${i}: hover of ${md.length} characters`);
+      assert.ok(longest(md) < 400, `token ${i}: a line of ${longest(md)} characters`);
+      assert.ok(!md.includes('A'.repeat(41)), 'a long token is cut at 40 characters');
+    }
+    const word = hoverMarkdown(scores, wordToken, context());
+    assert.match(word, /Word x{40}\u2026 \(\d+ tokens\)/, 'the 5,000-character word is shortened');
+  });
+
+  it('a hostile model name is escaped', () => {
+    const md = hoverMarkdown(scores, 2, context({ modelName: '<b>m</b> **x** [l](command:workbench.action.quit) `c`' }));
+    assertInert(md, 'model name', true);
+  });
+
+  // Known gap, reported: the model name (config.json `_name_or_path`, from a model folder) is
+  // escaped but neither shortened nor cleared of carriage returns (escapeMarkdown replaces only
+  // \n). Fix in hoverText.ts: pass the name through shownToken-like shortening and replace
+  // [\r\n\u2028\u2029] (e.g. `escapeMarkdown(visibleToken(name))` cut to 40 characters).
+  it('a long model name with line breaks is shortened and kept on one line', { todo: 'hoverText.ts does not shorten the model name or replace \\r' }, () => {
+    const md = hoverMarkdown(scores, 2, context({ modelName: `name\r    indented code\r${'N'.repeat(10_000)}` }));
+    assertInert(md, 'model name', true);
+    assert.ok(md.length < 4_000, `hover of ${md.length} characters`);
+  });
+});
