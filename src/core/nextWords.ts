@@ -4,7 +4,8 @@
  *
  * A word is a first token followed by "continuation" tokens (tokens that do not start with
  * whitespace, punctuation or a symbol), and it ends where the next token is not a
- * continuation (whitespace, punctuation, newline, end of text). Its probability is
+ * continuation (whitespace, punctuation, newline, end of text). A word whose text ends in
+ * whitespace (a newline, an indent) is complete whatever follows. Its probability is
  *
  *   P(w | ctx) = P(tokens of w | ctx) x P(next token is not a continuation | ctx, w)
  *
@@ -298,6 +299,11 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+function endsInWhitespace(bytes: Uint8Array): boolean {
+  const last = bytes[bytes.length - 1];
+  return last === 0x20 || last === 0x09 || last === 0x0a || last === 0x0d || last === 0x0b || last === 0x0c;
+}
+
 /** 0: inconsistent; 1: consistent, typed part not yet covered; 2: covers it. */
 function matchTyped(typed: Uint8Array, offset: number, token: Uint8Array): 0 | 1 | 2 {
   const remaining = typed.length - offset;
@@ -399,6 +405,22 @@ export async function nextWordDistribution(
     threshold = probs[maxWords - 1]!;
   };
 
+  const record = (node: Node, prob: number) => {
+    if (!(prob > 0)) return;
+    const key = utf8.decode(node.bytes);
+    const entry = found.get(key);
+    if (!entry) {
+      found.set(key, { prob, bestPath: prob, tokens: pathTokens(node), bytes: node.bytes });
+    } else {
+      entry.prob += prob;
+      if (prob > entry.bestPath) {
+        entry.bestPath = prob;
+        entry.tokens = pathTokens(node);
+      }
+    }
+    updateThreshold();
+  };
+
   const frontier = new Frontier();
   const expand = (node: Node) => {
     const lp = node.state!.nextLogprobs;
@@ -418,8 +440,13 @@ export async function nextWordDistribution(
           partialMass += Math.exp(logp);
         }
       }
-      if (!(logp > logThreshold)) return;
-      children.push({ parent: node, token: id, depth: node.depth + 1, logp, bytes: concat(node.bytes, token), covered, state: null, openChildren: 0 });
+      const whitespaceEnd = covered && endsInWhitespace(token);
+      if (!whitespaceEnd && !(logp > logThreshold)) return;
+      const child: Node = { parent: node, token: id, depth: node.depth + 1, logp, bytes: concat(node.bytes, token), covered, state: null, openChildren: 0 };
+      // A word that ends in whitespace (a newline, an indent) is complete whatever follows:
+      // no model step is needed for it.
+      if (whitespaceEnd) record(child, Math.exp(logp));
+      else children.push(child);
     };
     if (node.depth === 0 || !node.covered) {
       // A word's first token may be of any class; inside the typed part, any token that fits it.
@@ -462,22 +489,7 @@ export async function nextWordDistribution(
       // The word ends here with the probability that the next token starts a new one.
       let continuing = 0;
       for (const id of vocab.continuationIds) if (id < lp.length) continuing += Math.exp(lp[id]!);
-      const prob = Math.exp(top.logp) * Math.max(0, 1 - continuing);
-      if (prob > 0) {
-        const key = utf8.decode(top.bytes);
-        const entry = found.get(key);
-        const pathProb = prob;
-        if (!entry) {
-          found.set(key, { prob, bestPath: pathProb, tokens: pathTokens(top), bytes: top.bytes });
-        } else {
-          entry.prob += prob;
-          if (pathProb > entry.bestPath) {
-            entry.bestPath = pathProb;
-            entry.tokens = pathTokens(top);
-          }
-        }
-        updateThreshold();
-      }
+      record(top, Math.exp(top.logp) * Math.max(0, 1 - continuing));
     }
     if (top.depth < depthLimit) expand(top);
     else top.state = null;
