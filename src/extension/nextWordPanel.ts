@@ -141,7 +141,7 @@ export class NextWordPanel implements vscode.Disposable {
       }),
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         if (editor && FOLLOWED_SCHEMES.has(editor.document.uri.scheme)) {
-          this.follow(editor);
+          if (this.follow(editor)) this.updateDocumentView(editor.document);
           this.schedule();
         }
       }),
@@ -169,9 +169,18 @@ export class NextWordPanel implements vscode.Disposable {
         if (this.editor && uri.toString() === this.editor.document.uri.toString()) this.postDocument({ type: 'noDocument', reason: error.message });
       }),
       context.model.onDidChangeState((state) => {
-        if (state.kind === 'loading') this.post({ type: 'status', state: 'loading', message: 'Loading the model…' });
-        else if (state.kind === 'error') this.post({ type: 'status', state: 'error', message: `The model cannot be loaded: ${state.message}` });
-        else if (state.kind === 'ready' && !this.shown) this.schedule();
+        if (state.kind === 'loading') {
+          this.post({ type: 'status', state: 'loading', message: 'Loading the model…' });
+        } else if (state.kind === 'error') {
+          this.post({ type: 'status', state: 'error', message: `The model cannot be loaded: ${state.message}` });
+        } else if (state.kind === 'idle') {
+          // The model is being replaced (settings changed) or the worker restarted: the list
+          // shown came from the old one.
+          this.shown = undefined;
+          this.schedule();
+        } else if (!this.shown && !this.request) {
+          this.schedule();
+        }
       }),
     );
   }
@@ -222,10 +231,11 @@ export class NextWordPanel implements vscode.Disposable {
     return this.editor !== undefined && this.editor.document.uri.toString() === document.uri.toString();
   }
 
-  private follow(editor: vscode.TextEditor): void {
+  /** Follows `editor`; true when that is a different document than before. */
+  private follow(editor: vscode.TextEditor): boolean {
     const changed = !this.editor || this.editor.document.uri.toString() !== editor.document.uri.toString();
     this.editor = editor;
-    if (changed) this.updateDocumentView(editor.document);
+    return changed;
   }
 
   private schedule(delay = DEBOUNCE_MS): void {
@@ -415,7 +425,11 @@ export class NextWordPanel implements vscode.Disposable {
     const document = this.editor?.document;
     if (!document) return;
     const entry = this.context.store.current(document);
-    if (!entry || tokenIndex >= entry.scores.tokenCount) return;
+    if (!entry) {
+      this.post({ type: 'status', state: 'working', message: 'The document changed since it was scored; the view updates when the new scores are ready.' });
+      return;
+    }
+    if (tokenIndex >= entry.scores.tokenCount) return;
     const range = new vscode.Range(document.positionAt(entry.scores.starts[tokenIndex]!), document.positionAt(entry.scores.ends[tokenIndex]!));
     const shown = await vscode.window.showTextDocument(document, { viewColumn: this.editor?.viewColumn, selection: range, preserveFocus: false });
     shown.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
