@@ -40,31 +40,42 @@ test('the default model loads and scores a file; the summary is self-consistent'
   assert.strictEqual(api.lastScoredVersion(doc.uri), doc.version);
 }, { timeout: 120_000 });
 
-test('scores match the tiny model\'s PyTorch reference (summary and hover)', async (t) => {
-  if (!h.usesTinyModel()) t.skip('the extension uses a model other than models/tiny; reference.json is for the tiny model');
+test('with modelPath set to the tiny model, scores match its PyTorch reference (summary and hover)', async (t) => {
   const ref = h.tinyReference();
-  if (!ref) t.skip('models/tiny/reference.json is not in the extension folder');
+  if (!ref) t.skip('models/tiny/reference.json is not in the extension folder (e.g. a VSIX install)');
   const api = await h.getApi();
+  const config = vscode.workspace.getConfiguration('surprisalLens');
+  const previous = config.inspect('modelPath')?.globalValue;
+  const tiny = require('path').join(h.extension().extensionPath, 'models', 'tiny');
   const c = ref.cases.find((x) => x.name === 'ascii-english');
   const { doc } = await h.openUntitled(c.text);
-  const result = await api.scoreDocument(doc.uri);
-  assert.strictEqual(result.tokenCount, c.ids.length, 'token count differs from the reference tokenization');
-  assert.strictEqual(result.summary.scoredTokens, c.ids.length, 'every token is scored after BOS');
-  const meanBits = c.logprobs.reduce((a, lp) => a - lp, 0) / c.logprobs.length / Math.LN2;
-  assert.ok(Math.abs(result.summary.meanSurprisal - meanBits) < 1e-3, `mean surprisal ${result.summary.meanSurprisal} bits, reference ${meanBits}`);
+  try {
+    if (!h.usesTinyModel()) await config.update('modelPath', tiny, vscode.ConfigurationTarget.Global);
+    // The model reloads on the settings change; results for the old model must not be reused.
+    let result;
+    await h.waitFor(async () => {
+      result = await api.scoreDocument(doc.uri);
+      return result.tokenCount === c.ids.length;
+    }, { timeout: 60_000, interval: 500, message: `a score with the tiny model (${c.ids.length} tokens; last: ${result?.tokenCount})` });
+    assert.strictEqual(result.summary.scoredTokens, c.ids.length, 'every token is scored after BOS');
+    const meanBits = c.logprobs.reduce((a, lp) => a - lp, 0) / c.logprobs.length / Math.LN2;
+    assert.ok(Math.abs(result.summary.meanSurprisal - meanBits) < 1e-3, `mean surprisal ${result.summary.meanSurprisal} bits, reference ${meanBits}`);
 
-  // The first token ("H" after BOS): probability, rank and entropy from the reference.
-  const text = await h.waitForHover(doc.uri, new vscode.Position(0, 0));
-  const hv = h.assertHoverConsistent(text);
-  const expectedPct = Math.exp(c.logprobs[0]) * 100;
-  const tol = h.halfUlp(hv.probability.text) + 1e-6;
-  assert.ok(Math.abs(hv.probability.value - expectedPct) <= tol, `hover probability ${hv.probability.value}% but reference ${expectedPct.toFixed(4)}%`);
-  if (hv.logprob) assert.ok(Math.abs(hv.logprob.value - c.logprobs[0]) <= 6e-4, `hover ln p = ${hv.logprob.value}, reference ${c.logprobs[0]}`);
-  assert.strictEqual(hv.rank, c.ranks[0], `hover rank #${hv.rank}, reference #${c.ranks[0]}`);
-  assert.ok(Math.abs(hv.entropy.value - c.entropies_bits[0]) <= h.halfUlp(hv.entropy.text) + 1e-3, `hover entropy ${hv.entropy.value}, reference ${c.entropies_bits[0]}`);
-  t.log(`first token: ${hv.probability.value}% rank #${hv.rank} entropy ${hv.entropy.value} bits (reference ${expectedPct.toFixed(3)}%, #${c.ranks[0]}, ${c.entropies_bits[0].toFixed(3)})`);
-  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
-}, { timeout: 120_000 });
+    // The first token ("H" after BOS): probability, ln p, rank and entropy from the reference.
+    const text = await h.waitForHover(doc.uri, new vscode.Position(0, 0));
+    const hv = h.assertHoverConsistent(text);
+    const expectedPct = Math.exp(c.logprobs[0]) * 100;
+    const tol = h.halfUlp(hv.probability.text) + 1e-6;
+    assert.ok(Math.abs(hv.probability.value - expectedPct) <= tol, `hover probability ${hv.probability.value}% but reference ${expectedPct.toFixed(4)}%`);
+    if (hv.logprob) assert.ok(Math.abs(hv.logprob.value - c.logprobs[0]) <= 6e-4, `hover ln p = ${hv.logprob.value}, reference ${c.logprobs[0]}`);
+    assert.strictEqual(hv.rank, c.ranks[0], `hover rank #${hv.rank}, reference #${c.ranks[0]}`);
+    assert.ok(Math.abs(hv.entropy.value - c.entropies_bits[0]) <= h.halfUlp(hv.entropy.text) + 1e-3, `hover entropy ${hv.entropy.value}, reference ${c.entropies_bits[0]}`);
+    t.log(`tiny model, first token: ${hv.probability.value}% rank #${hv.rank} entropy ${hv.entropy.value} bits (reference ${expectedPct.toFixed(3)}%, #${c.ranks[0]}, ${c.entropies_bits[0].toFixed(3)}); mean ${result.summary.meanSurprisal.toFixed(4)} bits (reference ${meanBits.toFixed(4)})`);
+  } finally {
+    await config.update('modelPath', previous, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  }
+}, { timeout: 150_000 });
 
 test('hovering a known word of a file returns probability, surprisal, rank, entropy and alternatives', async (t) => {
   await h.getApi();
@@ -96,29 +107,43 @@ test('hover works in an untitled document and on TypeScript code', async (t) => 
   t.log(`sample.ts "width": ${hts.probability.value}%`);
 }, { timeout: 120_000 });
 
-test('commands run: Score Document, Next/Previous Surprising Token, Show Next-Word Distribution', async (t) => {
+test('command Score Document scores the active editor', async () => {
   const api = await h.getApi();
-  const { doc, editor } = await h.openFile('prose.md');
+  const { doc } = await h.openFile('prose.md');
   await vscode.commands.executeCommand('surprisalLens.scoreDocument');
   await api.whenIdle(doc.uri);
   assert.strictEqual(api.lastScoredVersion(doc.uri), doc.version, 'Score Document did not score the active document');
+}, { timeout: 90_000 });
 
+test('commands Next/Previous Surprising Token select surprising tokens in both directions', async (t) => {
+  const api = await h.getApi();
+  const { doc, editor } = await h.openFile('prose.md');
+  await api.scoreDocument(doc.uri);
   // Next selects the next surprising token; Previous after two Next must select the first again.
   const startOf = () => doc.offsetAt(editor.selection.start);
+  const span = () => `${startOf()}-${doc.offsetAt(editor.selection.end)}`;
   editor.selection = new vscode.Selection(0, 0, 0, 0);
   await vscode.commands.executeCommand('surprisalLens.nextSurprising');
   const next = await h.waitFor(() => (startOf() > 0 ? startOf() : 0), { timeout: 10_000, message: 'Go to Next Surprising Token to move forward from the start' });
   assert.ok(!editor.selection.isEmpty, 'Go to Next Surprising Token should select the token');
+  const first = span();
   await vscode.commands.executeCommand('surprisalLens.nextSurprising');
-  const next2 = await h.waitFor(() => (startOf() > next ? startOf() : 0), { timeout: 10_000, message: `a second Go to Next Surprising Token to move past offset ${next}` });
+  await h.waitFor(() => startOf() > next, { timeout: 10_000, message: `a second Go to Next Surprising Token to move past ${first}` });
+  const second = span();
   await vscode.commands.executeCommand('surprisalLens.previousSurprising');
-  await h.waitFor(() => startOf() < next2, {
+  const secondStart = startOf();
+  await h.waitFor(() => startOf() < secondStart, {
     timeout: 5_000,
-    message: `Go to Previous Surprising Token to move back from the token selected at ${next2}-${doc.offsetAt(editor.selection.end)} (selection stays ${startOf()}-${doc.offsetAt(editor.selection.end)})`,
+    message: `Go to Previous Surprising Token to move back from the token selected at ${second} (selection stays ${span()})`,
   });
-  assert.strictEqual(startOf(), next, 'Previous after two Next should select the first surprising token again');
-  t.log(`surprising tokens start at offsets ${next}, ${next2}`);
+  assert.strictEqual(span(), first, 'Previous after two Next should select the first surprising token again');
+  t.log(`surprising tokens at ${first}, ${second}`);
+}, { timeout: 60_000 });
 
+test('command Show Next-Word Distribution opens the webview panel', async () => {
+  const api = await h.getApi();
+  const { doc } = await h.openFile('prose.md');
+  await api.scoreDocument(doc.uri);
   await vscode.commands.executeCommand('surprisalLens.showNextWords');
   const tab = await h.waitFor(
     () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((tb) => tb.label === 'Next-Word Distribution'),
@@ -126,7 +151,7 @@ test('commands run: Score Document, Next/Previous Surprising Token, Show Next-Wo
   );
   assert.ok(tab.input instanceof vscode.TabInputWebview, 'the Next-Word Distribution tab is not a webview');
   await vscode.window.tabGroups.close(tab);
-}, { timeout: 120_000 });
+}, { timeout: 60_000 });
 
 test('toggling the heatmap decorates the tokens, toggling again clears them', async (t) => {
   const api = await h.getApi();

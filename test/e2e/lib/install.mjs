@@ -159,6 +159,9 @@ function installEnv(extra = {}) {
     ...process.env,
     // node-pty's postinstall runs `npx node-gyp`, which would otherwise wait for a "y".
     npm_config_yes: 'true',
+    // code-server's postinstall refuses to run as root unless this is "true" (npm 11 no longer
+    // knows the option, but passes it to the scripts' environment).
+    npm_config_unsafe_perm: 'true',
     // Keep npm's cache and every temporary file inside the project's ignored cache.
     npm_config_cache: path.join(cacheRoot, 'npm-cache'),
     npm_config_update_notifier: 'false',
