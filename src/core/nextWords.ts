@@ -22,7 +22,9 @@
  * its parent's key/value cache via `LanguageModel.step`. A prefix's probability bounds every
  * word through it, so the search stops as soon as no open prefix can beat the last listed
  * word (`exact` is then true), or when the step budget `beamWidth x maxTokensPerWord` is
- * spent. At most `1 + beamWidth x maxTokensPerWord` model steps are run.
+ * spent. At most `1 + beamWidth x maxTokensPerWord` model steps are run. Only a few
+ * prefixes keep their key/value cache at once (`maxLiveStates`); a dropped one is re-run
+ * from the context's cache if it is needed again (counted as a step).
  *
  * When the cursor follows part of a word ("The quick bro|"), or a space, the search backs off
  * to the start of that word (conditioning on "The quick") and keeps only words that begin
@@ -45,6 +47,12 @@ export interface NextWordOptions {
   readonly maxTokensPerWord?: number;
   /** List the raw next tokens instead (exactly `LanguageModel.predictNext`). */
   readonly rawTokens?: boolean;
+  /**
+   * At most this many word prefixes keep their key/value cache at a time (default 8); a
+   * prefix whose cache was dropped is re-run from the context when needed (counted as a
+   * step). Bounds memory for models with large caches.
+   */
+  readonly maxLiveStates?: number;
 }
 
 export interface NextWord {
@@ -90,6 +98,7 @@ export interface NextWordDistribution {
 export const DEFAULT_MAX_WORDS = 15;
 export const DEFAULT_BEAM_WIDTH = 8;
 export const DEFAULT_MAX_TOKENS_PER_WORD = 4;
+export const DEFAULT_MAX_LIVE_STATES = 8;
 
 /** Token classes. */
 const CONTINUATION = 0;
@@ -391,6 +400,9 @@ export async function nextWordDistribution(
   const entropy = entropyBits(root.state.nextLogprobs);
 
   const budget = beamWidth * maxTokensPerWord;
+  const maxLive = Math.max(1, Math.floor(options.maxLiveStates ?? DEFAULT_MAX_LIVE_STATES));
+  /** Prefixes (not the root) holding a cache that children still need. */
+  const live = new Set<Node>();
   const found = new Map<string, WordEntry>();
   let partialMass = typed.length === 0 ? 1 : 0;
   // The k-th best listable word's probability: no prefix below it can place a word in the list.
@@ -463,10 +475,26 @@ export async function nextWordDistribution(
     }
     for (const child of children) frontier.push(child);
     node.openChildren = children.length;
-    if (children.length === 0) node.state = null;
+    if (node === root) return; // the context's cache is kept to the end
+    if (children.length === 0) {
+      node.state = null;
+      return;
+    }
+    live.add(node);
+    // Over the cap, drop the cache of the least probable prefix: its children are the
+    // least likely to be run.
+    while (live.size > maxLive) {
+      let worst: Node | undefined;
+      for (const n of live) if (!worst || n.logp < worst.logp) worst = n;
+      worst!.state = null;
+      live.delete(worst!);
+    }
   };
   const release = (node: Node) => {
-    if (--node.openChildren === 0) node.state = null;
+    if (--node.openChildren === 0 && node !== root) {
+      node.state = null;
+      live.delete(node);
+    }
   };
 
   expand(root);
@@ -474,12 +502,20 @@ export async function nextWordDistribution(
   while (frontier.size > 0) {
     const top = frontier.peek()!;
     if (threshold > 0 && !(top.logp > Math.log(threshold))) break;
-    if (steps >= 1 + budget) {
+    const parent = top.parent!;
+    const rerun = parent.state === null;
+    if (steps + (rerun ? 2 : 1) > 1 + budget) {
       budgetSpent = true;
       break;
     }
     frontier.pop();
-    const parent = top.parent!;
+    if (rerun) {
+      // The parent's cache was dropped: run its tokens again after the context.
+      parent.state = await model.step(root.state!, pathTokens(parent).slice());
+      check(cancellation);
+      steps++;
+      live.add(parent);
+    }
     top.state = await model.step(parent.state, [top.token]);
     check(cancellation);
     steps++;

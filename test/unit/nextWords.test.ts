@@ -246,6 +246,18 @@ describe('next-word distribution on the tiny model', () => {
     for (const word of spaced.words) assert.equal(` ${word.completion}`, word.text);
   });
 
+  test('dropping and re-running caches (a small memory cap) gives the same words', async () => {
+    const context = 'Hello, world! This is a te';
+    const options = { maxWords: 15, maxTokensPerWord: 3, beamWidth: 60 };
+    const roomy = await nextWordDistribution(model, context, options);
+    const tight = await nextWordDistribution(model, context, { ...options, maxLiveStates: 1 });
+    assert.equal(roomy.exact, true);
+    assert.equal(tight.exact, true);
+    assert.ok(tight.steps > roomy.steps, `re-runs count as steps (${tight.steps} vs ${roomy.steps})`);
+    assert.deepEqual(tight.words.map((w) => w.text), roomy.words.map((w) => w.text));
+    for (let i = 0; i < roomy.words.length; i++) assert.ok(Math.abs(tight.words[i]!.prob - roomy.words[i]!.prob) < 1e-5);
+  });
+
   test('raw-token mode is predictNext', async () => {
     const context = 'Hello, world! This is';
     const raw = await nextWordDistribution(model, context, { rawTokens: true, maxWords: 12 });
