@@ -136,7 +136,8 @@ function renderWords(): void {
   const m = words;
   el.contextTail.textContent = m.contextTail.replace(/\r?\n/g, '\u23ce').replace(/\t/g, '\u21e5');
   el.position.textContent = ` — ${m.fileName}, line ${m.line + 1}, column ${m.character + 1}${m.truncated ? ' (earlier text cut to the model\'s window)' : ''}`;
-  el.entropy.textContent = Number.isFinite(m.entropyBits) ? `Next-token entropy ${m.entropyBits.toFixed(2)} bits.` : '';
+  el.entropy.textContent = `${Number.isFinite(m.entropyBits) ? `Next-token entropy ${m.entropyBits.toFixed(2)} bits.` : ''}${
+    m.mode === 'words' && !m.exact ? ' The search stopped at its step budget: rarer words may be missing.' : ''}`;
   el.endsHere.textContent = m.mode === 'words' && m.midWord
     ? `Completing "${m.partial.trimStart()}": the word ends here with ${percent(m.endsHereProb)}; listed below are the longer words.`
     : m.mode === 'words' && m.partial !== '' ? 'Words after the space before the cursor.' : '';
