@@ -9,7 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import { CancelledError, LanguageModel, type ContinuationState } from '../../src/core/engine';
 import { nextWordDistribution, splitAtWord, tailWords } from '../../src/core/nextWords';
 import { documentFigures, parseFromPanel, temperedShares, tokenRows, tokenRowsCsv } from '../../src/core/panelProtocol';
+import { WorkerClient, WorkerRequestError } from '../../src/core/workerClient';
 import { TINY_MODEL as MODEL } from '../helpers/tokenizers';
+import { buildWorker, manualSignal, SMALL_WINDOW } from '../helpers/workerBundle';
 
 
 let model: LanguageModel;
@@ -339,5 +341,29 @@ describe('panel messages', () => {
     assert.equal(lines.length, rows.length + 2);
     assert.ok(!/(^|,)"?=SUM/m.test(csv), 'a cell starting with = is prefixed');
     assert.ok(csv.includes('""'), 'quotes are doubled');
+  });
+});
+
+describe('the worker request', () => {
+  test("'nextWords' answers as the function does, and can be cancelled", async () => {
+    const client = new WorkerClient(buildWorker('nextWords-worker'));
+    try {
+      await client.request<'load'>({ type: 'load', settings: { modelPath: MODEL, threads: 1, maxWindow: 1024 } });
+      const context = 'Hello, world! This is a te';
+      const viaWorker = await client.request<'nextWords'>({ type: 'nextWords', context, options: { maxWords: 5 } });
+      const direct = await nextWordDistribution(model, context, { maxWords: 5 });
+      assert.deepEqual(viaWorker.words.map((w) => w.text), direct.words.map((w) => w.text));
+      for (let i = 0; i < direct.words.length; i++) assert.ok(Math.abs(viaWorker.words[i]!.prob - direct.words[i]!.prob) < 1e-6);
+      assert.equal(viaWorker.partial, ' te');
+      // Queued behind a scoring job and cancelled before it starts.
+      const busy = client.request<'score'>({ type: 'score', documentKey: 'd', version: 1, text: 'word '.repeat(400), settings: SMALL_WINDOW });
+      const signal = manualSignal();
+      const cancelled = client.request<'nextWords'>({ type: 'nextWords', context, options: {} }, signal);
+      signal.cancel();
+      await assert.rejects(cancelled, (error: unknown) => error instanceof WorkerRequestError && error.cancelled);
+      await busy;
+    } finally {
+      await client.dispose();
+    }
   });
 });
