@@ -30,4 +30,4 @@ export function sample(): MemorySample {
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, maxRss: process.resourceUsage().maxRSS * 1024 };
 }
 
-export const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
+export const mb = (bytes: number) => `${(bytes / MB).toFixed(bytes < 100 * MB ? 1 : 0)} MB`;

@@ -7,10 +7,10 @@ import type { CancellationSignal, WorkerClient } from '../../src/core/workerClie
 const ROOT = join(__dirname, '..', '..');
 
 /** Builds src/worker/worker.ts into the ignored out/ folder (own file name per caller, so test files running in parallel do not race). */
-export function buildWorker(name: string): string {
+export function buildWorker(name: string, entry = join(ROOT, 'src', 'worker', 'worker.ts')): string {
   const outfile = join(ROOT, 'out', 'test', `${name}.js`);
   buildSync({
-    entryPoints: [join(ROOT, 'src', 'worker', 'worker.ts')],
+    entryPoints: [entry],
     bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node'], outfile, logLevel: 'error',
   });
   return outfile;
@@ -33,6 +33,22 @@ export function manualSignal(): CancellationSignal & { cancel(): void } {
     },
   };
   return signal;
+}
+
+/** The worker with a test-only `test-gc` request (see gcWorkerEntry.ts). */
+export function buildGcWorker(name: string): string {
+  return buildWorker(name, join(__dirname, 'gcWorkerEntry.ts'));
+}
+
+export interface WorkerHeap {
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+}
+
+/** Collects the worker's garbage (a worker built by buildGcWorker) and returns its heap figures. */
+export function collectWorkerGarbage(client: WorkerClient): Promise<WorkerHeap> {
+  return client.request({ type: 'test-gc' } as never) as unknown as Promise<WorkerHeap>;
 }
 
 /** The Worker object behind a client (private; read to prove it was not replaced). */
