@@ -136,7 +136,8 @@ function renderWords(): void {
   const m = words;
   el.contextTail.textContent = m.contextTail.replace(/\r?\n/g, '\u23ce').replace(/\t/g, '\u21e5');
   el.position.textContent = ` — ${m.fileName}, line ${m.line + 1}, column ${m.character + 1}${m.truncated ? ' (earlier text cut to the model\'s window)' : ''}`;
-  el.entropy.textContent = `${Number.isFinite(m.entropyBits) ? `Next-token entropy ${m.entropyBits.toFixed(2)} bits.` : ''}${
+  const entropyWhere = m.mode === 'words' && m.partial !== '' ? 'Entropy of the next token where this word starts' : 'Next-token entropy';
+  el.entropy.textContent = `${Number.isFinite(m.entropyBits) ? `${entropyWhere}: ${m.entropyBits.toFixed(2)} bits.` : ''}${
     m.mode === 'words' && !m.exact ? ' The search stopped at its step budget: rarer words may be missing.' : ''}`;
   el.endsHere.textContent = m.mode === 'words' && m.midWord
     ? `Completing "${m.partial.trimStart()}": the word ends here with ${percent(m.endsHereProb)}; listed below are the longer words.`
@@ -389,6 +390,8 @@ window.addEventListener('message', (event: MessageEvent<ToPanel>) => {
     case 'status':
       el.status.textContent = message.message;
       el.status.dataset.state = message.state;
+      // The list shown is for an older cursor position until the new one arrives.
+      el.candidates.setAttribute('aria-busy', String(message.state === 'working' || message.state === 'loading'));
       if (message.state === 'noEditor') {
         words = undefined;
         renderWords();
