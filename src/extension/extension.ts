@@ -8,6 +8,7 @@ import { Heatmap } from './heatmap';
 import { SHOW_PANEL_COMMAND, SurprisalHoverProvider } from './hover';
 import { ModelService } from './modelService';
 import { goToSurprising, surprisalDiagnostics } from './navigation';
+import { NextWordPanel } from './nextWordPanel';
 import { DocumentTooLargeError, ScoreStore, type ScoreEntry } from './scoreStore';
 import { affects, MODEL_KEYS, readSettings, SCORING_KEYS, SECTION } from './settings';
 import { StatusBar } from './statusBar';
@@ -47,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
   };
 
   const wantsScores = (document: vscode.TextDocument) =>
-    store.isEligible(document) && (heatmap.isEnabled || store.latest(document.uri) !== undefined);
+    store.isEligible(document) && (heatmap.isEnabled || store.latest(document.uri) !== undefined || NextWordPanel.isFollowing(document));
 
   const scoreWithProgress = (document: vscode.TextDocument): Promise<ScoreEntry> => {
     if (document.getText().length < PROGRESS_NOTIFICATION_CHARS) return store.scoreNow(document);
@@ -102,8 +103,7 @@ export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
       // Arguments come from our own hover link; anything else is ignored.
       const editor = vscode.window.visibleTextEditors.find((e) => typeof target?.uri === 'string' && e.document.uri.toString() === target.uri) ?? vscode.window.activeTextEditor;
       const offset = typeof target?.offset === 'number' && Number.isInteger(target.offset) ? target.offset : undefined;
-      void editor;
-      void offset; // PANEL-WIRING: replaced by NextWordPanel.show once the panel lands
+      NextWordPanel.show({ extensionUri: context.extensionUri, model, store }, editor, offset);
     }),
     vscode.commands.registerCommand('surprisalLens.nextSurprising', () => goToSurprising(store, settings.surprisingThresholdBits, 1)),
     vscode.commands.registerCommand('surprisalLens.previousSurprising', () => goToSurprising(store, settings.surprisingThresholdBits, -1)),
