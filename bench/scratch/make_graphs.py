@@ -88,3 +88,16 @@ gr.output.extend(outputs + keep_outputs)
 onnx.checker.check_model(m)
 onnx.save(m, f"{out_dir}/fused.onnx")
 print("wrote", out_dir)
+
+# 3. compat: the fused graph that ALSO keeps the full `logits` output, with `keep` and
+#    `targets` as inputs that have default values (initializers), so that a runtime that
+#    does not know them (transformers.js) sees the usual decoder graph.
+m = onnx.load(f"{out_dir}/fused.onnx")
+gr = m.graph
+gr.node.append(h.make_node("MatMul", [hidden, weight], ["logits"]))
+gr.output.insert(0, h.make_tensor_value_info("logits", T.FLOAT, ["batch_size", "sequence_length", m.graph.initializer[0].dims[0]]))
+gr.initializer.append(h.make_tensor("keep", T.INT64, [1], [1]))
+gr.initializer.append(h.make_tensor("targets", T.INT64, [1, 1], [0]))
+onnx.checker.check_model(m)
+onnx.save(m, f"{out_dir}/compat.onnx")
+print("wrote compat.onnx")

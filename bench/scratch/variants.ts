@@ -113,13 +113,33 @@ function grid(n: number, W: number): [number, number, number][] {
     await flush();
     return o;
   };
+  // JS post-processing of window i while ONNX Runtime already runs window i + 1 (run() is async).
+  const pipelined = (row: typeof analyseRow) => async (ids: Int32Array): Promise<Out> => {
+    const o = newOut(ids.length);
+    const g = grid(ids.length, W);
+    const start = (i: number) => base.run(feeds(cfg, [[0, ...ids.subarray(g[i]![0], g[i]![1])]]), ['logits']);
+    let next = start(0);
+    for (let i = 0; i < g.length; i++) {
+      const r = await next;
+      if (i + 1 < g.length) next = start(i + 1);
+      const [s, end, first] = g[i]!;
+      const logits = r.logits!.data as Float32Array;
+      for (let j = first; j < end; j++) {
+        const st = row(logits, (j - s) * V, V, ids[j]!, V, o.topIds, o.topProbs, j * K, K);
+        o.logprobs[j] = st.logprob; o.ranks[j] = st.rank; o.entropies[j] = st.entropyBits;
+      }
+    }
+    return o;
+  };
   const variants: [string, (ids: Int32Array) => Promise<Out>][] = [
     ['engine', async (ids) => { void ids; throw new Error('unused'); }],
     ['fastRow', jsLoop(analyseRowFast)],
+    ['pipelined', pipelined(analyseRow)],
+    ['fastRow+pipe', pipelined(analyseRowFast)],
     ['postGraph', postGraph],
     ['fused', fusedRun(1)],
     ['fusedBatch4', fusedRun(4)],
-    ['fusedBatch16', fusedRun(64)],
+    ['fusedBatch64', fusedRun(64)],
   ];
   for (const text of texts) {
     const ids = lm.tokenize(text.text).ids;
