@@ -12,6 +12,7 @@
 //   --newest          VS Code 1.139 (code-server 4.139.1 on Node 24) instead of 1.99 [SURPRISAL_E2E_VSCODE=newest]
 //   --all-versions    run on both, oldest first                           [SURPRISAL_E2E_VSCODE=all]
 //   --vsix            package with vsce, install the VSIX into a fresh server and run the UI suite against it
+//   --ci              everything: both suites on the oldest and the newest VS Code, then the VSIX on the oldest
 //   --suite=NAME      integration | ui | all (default all)                [SURPRISAL_E2E_SUITE]
 //   --grep=REGEX      only tests whose name matches                      [SURPRISAL_E2E_GREP]
 //   --no-build        skip `npm run build`
@@ -26,7 +27,7 @@ import { launchBrowser } from './lib/browser.mjs';
 import { ensureCodeServer, ensureDebianPackages, TARGETS } from './lib/install.mjs';
 import { runIntegrationSuite } from './lib/integration.mjs';
 import { installVsix, isolatedEnv, makeRunDir, startServer, writeSettings } from './lib/server.mjs';
-import { copyDir, log, repoRoot, resultsRoot, rmrf, run, tail } from './lib/util.mjs';
+import { copyDir, killAllTracked, log, repoRoot, resultsRoot, rmrf, run, tail } from './lib/util.mjs';
 import { runUiSuite } from './ui.mjs';
 
 function parseArgs(argv) {
@@ -38,6 +39,7 @@ function parseArgs(argv) {
     build: true,
     keep: false,
     installOnly: false,
+    ci: false,
     extension: repoRoot,
   };
   for (const arg of argv) {
@@ -46,6 +48,11 @@ function parseArgs(argv) {
     else if (key === '--min' || key === '--oldest') opts.versions = ['min'];
     else if (key === '--all-versions') opts.versions = ['min', 'newest'];
     else if (key === '--vsix') opts.vsix = true;
+    else if (key === '--ci') {
+      opts.ci = true;
+      opts.vsix = true;
+      opts.versions = ['min', 'newest'];
+    }
     else if (key === '--suite') opts.suite = value;
     else if (key === '--grep') opts.grep = value;
     else if (key === '--no-build') opts.build = false;
@@ -74,15 +81,31 @@ async function build(opts) {
   if (!fs.existsSync(main)) throw new Error(`build did not produce ${main} (package.json "main")`);
 }
 
-/** `vsce package` into the OS temp folder; returns { file, bytes, seconds }. */
+/**
+ * `vsce package` into the OS temp folder. vsce runs the `vscode:prepublish` script (a
+ * production build into dist/); to leave the working tree's dist/ alone (other runs may be
+ * using it) it packages a staging copy: the small files copied, node_modules and models linked.
+ * Returns { file, dir, bytes, seconds, files }.
+ */
 async function packageVsix(opts) {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'surprisal-vsix-'));
+  const stage = path.join(outDir, 'stage');
+  fs.mkdirSync(stage);
+  const linked = new Set(['node_modules', 'models']);
+  const skipped = new Set(['.git', '.vscode-test', 'test-results', 'out', 'dist', 'bench', 'test']);
+  for (const entry of fs.readdirSync(opts.extension)) {
+    if (skipped.has(entry)) continue;
+    const src = path.join(opts.extension, entry);
+    if (linked.has(entry)) fs.symlinkSync(src, path.join(stage, entry));
+    else fs.cpSync(src, path.join(stage, entry), { recursive: true });
+  }
   const file = path.join(outDir, 'surprisal-lens.vsix');
-  log(`packaging ${path.relative(process.cwd(), opts.extension) || '.'} with vsce → ${file}`);
+  log(`packaging with vsce (staging copy ${stage}) → ${file}`);
   const start = Date.now();
-  const res = await run('npx', ['--no-install', 'vsce', 'package', '--out', file, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'], {
-    cwd: opts.extension,
+  const res = await run('npx', ['--no-install', 'vsce', 'package', '--follow-symlinks', '--out', file, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'], {
+    cwd: stage,
     prefix: '  vsce| ',
+    quiet: true,
     env: { ...process.env, npm_config_update_notifier: 'false' },
     timeout: 5 * 60_000,
   });
@@ -90,8 +113,10 @@ async function packageVsix(opts) {
     throw new Error(`vsce package failed (exit ${res.code}) on Node ${process.version}:\n${res.output.split('\n').slice(-25).join('\n')}`);
   }
   const bytes = fs.statSync(file).size;
-  log(`VSIX ${(bytes / 1024 / 1024).toFixed(2)} MiB (${bytes} bytes) in ${((Date.now() - start) / 1000).toFixed(1)} s`);
-  return { file, dir: outDir, bytes, seconds: (Date.now() - start) / 1000 };
+  const summary = /Packaged: .*\(([0-9]+) files, ([^)]+)\)/.exec(res.output);
+  const seconds = (Date.now() - start) / 1000;
+  log(`VSIX ${(bytes / 1024 / 1024).toFixed(2)} MiB (${bytes} bytes${summary ? `, ${summary[1]} files` : ''}) in ${seconds.toFixed(1)} s`);
+  return { file, dir: outDir, bytes, seconds, files: summary ? Number(summary[1]) : null };
 }
 
 function findFiles(dir, pattern, out = []) {
@@ -109,16 +134,38 @@ function findFiles(dir, pattern, out = []) {
   return out;
 }
 
+/**
+ * test-results/<label>/ for this run's screenshots, emptied; when another run that is still
+ * going owns it (engineers share a working tree), test-results/<label>-<pid>/ instead.
+ */
+function claimResultsDir(label) {
+  const alive = (pid) => {
+    try {
+      return pid > 0 && pid !== process.pid && process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+  };
+  let dir = path.join(resultsRoot, label);
+  let owner = 0;
+  try {
+    owner = Number(fs.readFileSync(path.join(dir, '.owner'), 'utf8'));
+  } catch {}
+  if (alive(owner)) dir = path.join(resultsRoot, `${label}-${process.pid}`);
+  rmrf(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, '.owner'), String(process.pid));
+  return dir;
+}
+
 /** One VS Code version: fresh run folder and server, then the suites. */
 async function runOnTarget(target, opts, vsix) {
   const cs = await ensureCodeServer(target);
   const label = `${target.name}${vsix ? '-vsix' : ''}`;
   const runDir = makeRunDir(label);
-  const shots = path.join(resultsRoot, label);
-  rmrf(shots);
-  fs.mkdirSync(shots, { recursive: true });
+  const shots = claimResultsDir(label);
   log(`run folder ${runDir}`);
-  const outcome = { target: target.name, vscode: cs.vscode, codeServer: cs.version, label, runDir, shots, suites: [] };
+  const outcome = { vsix: Boolean(vsix), target: target.name, vscode: cs.vscode, codeServer: cs.version, label, runDir, shots, suites: [] };
   const env = isolatedEnv(runDir, {
     SURPRISAL_E2E_RESULTS: path.join(runDir, 'integration-results.json'),
     ...(opts.grep ? { SURPRISAL_E2E_GREP: opts.grep } : {}),
@@ -186,26 +233,40 @@ async function main() {
   }
   // Install first (may take minutes), then build: the build is what changes between runs.
   for (const v of opts.versions) await ensureCodeServer(TARGETS[v]);
+  // From here on nothing may hang: a watchdog stops everything that was started.
+  const limit = Number(process.env.SURPRISAL_E2E_TIMEOUT_S || 900 * (opts.versions.length + (opts.vsix ? 1 : 0)));
+  setTimeout(() => {
+    console.error(`[e2e] overall time limit of ${limit} s reached (SURPRISAL_E2E_TIMEOUT_S): stopping everything`);
+    killAllTracked();
+    process.exit(1);
+  }, limit * 1000).unref();
   await build(opts);
-  let vsix = null;
-  if (opts.vsix) vsix = await packageVsix(opts);
 
   const outcomes = [];
-  try {
-    for (const v of opts.versions) outcomes.push(await runOnTarget(TARGETS[v], opts, vsix));
-  } finally {
-    if (vsix) rmrf(vsix.dir);
+  // Development-extension runs (both suites), then the VSIX runs (UI suite on the installed package).
+  const devVersions = opts.vsix && !opts.ci ? [] : opts.versions;
+  for (const v of devVersions) outcomes.push(await runOnTarget(TARGETS[v], opts, null));
+  let vsix = null;
+  if (opts.vsix) {
+    try {
+      vsix = await packageVsix(opts);
+      for (const v of opts.ci ? ['min'] : opts.versions) outcomes.push(await runOnTarget(TARGETS[v], opts, vsix));
+    } catch (err) {
+      outcomes.push({ vscode: '-', codeServer: '-', label: 'vsix', shots: path.join(resultsRoot, 'vsix'), suites: [{ name: 'vsce package', passed: false, error: err.message }], passed: false, extensionHostLogs: [], vsix: true });
+    } finally {
+      if (vsix) rmrf(vsix.dir);
+    }
   }
 
   console.log('\n==== real-editor tests ====');
   let ok = true;
   for (const o of outcomes) {
-    console.log(`VS Code ${o.vscode} (code-server ${o.codeServer})${vsix ? ', from the VSIX' : ''}: ${o.passed ? 'PASS' : 'FAIL'}`);
+    console.log(`VS Code ${o.vscode} (code-server ${o.codeServer})${o.vsix ? ', extension installed from the VSIX' : ', development extension'}: ${o.passed ? 'PASS' : 'FAIL'}`);
     for (const s of o.suites) {
       console.log(`  ${s.passed ? 'pass' : 'FAIL'} ${s.name}${s.seconds ? ` (${s.seconds.toFixed(1)} s)` : ''}${s.error ? `: ${String(s.error).split('\n')[0]}` : ''}`);
-      if (!s.passed && s.error && s.name === 'harness') console.log(String(s.error).replace(/^/gm, '    '));
+      if (!s.passed && s.error && (s.name === 'harness' || s.name === 'vsce package')) console.log(String(s.error).replace(/^/gm, '    '));
     }
-    if (vsix) console.log(`  VSIX size: ${(vsix.bytes / 1024 / 1024).toFixed(2)} MiB (${vsix.bytes} bytes)`);
+    if (o.vsix && vsix) console.log(`  VSIX size: ${(vsix.bytes / 1024 / 1024).toFixed(2)} MiB (${vsix.bytes} bytes)`);
     const pngs = findFiles(o.shots, /\.png$/);
     if (!o.passed) {
       ok = false;
@@ -213,7 +274,7 @@ async function main() {
       if (o.serverLog) console.log(tail(o.serverLog, 40).replace(/^/gm, '    | '));
       for (const f of o.extensionHostLogs) console.log(`  log: ${f}`);
       for (const f of pngs) console.log(`  screenshot: ${f}`);
-      console.log(`  run folder kept: ${o.runDir}`);
+      if (o.runDir) console.log(`  run folder kept: ${o.runDir}`);
     } else {
       console.log(`  screenshots: ${pngs.length ? path.relative(process.cwd(), o.shots) : 'none'}`);
       if (opts.keep) console.log(`  run folder kept: ${o.runDir}`);
@@ -221,7 +282,8 @@ async function main() {
     }
   }
   // Only a full run of this repository's extension refreshes the README's pictures.
-  if (ok && !vsix && outcomes.length && !opts.grep && opts.suite !== 'integration' && opts.extension === repoRoot) updateDocs(outcomes[0]);
+  const devOutcome = outcomes.find((o) => !o.vsix);
+  if (ok && devOutcome && !opts.grep && opts.suite !== 'integration' && opts.extension === repoRoot) updateDocs(devOutcome);
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return ok ? 0 : 1;
 }
