@@ -130,6 +130,8 @@ function renderTemperature(): void {
 
 function renderWords(): void {
   const list = el.candidates;
+  // Keep the keyboard in the list when it is re-rendered under the focus.
+  const hadFocus = list.contains(document.activeElement);
   clear(list);
   list.removeAttribute('aria-activedescendant');
   if (!words) return;
@@ -157,6 +159,7 @@ function renderWords(): void {
     const item = document.createElement('li');
     item.id = `candidate-${i}`;
     item.setAttribute('role', 'option');
+    item.tabIndex = -1; // focusable by click or script; the list itself is the tab stop
     item.setAttribute('aria-selected', String(i === active));
     item.dataset.word = candidate.completion;
     item.dataset.index = String(i);
@@ -176,15 +179,21 @@ function renderWords(): void {
     list.appendChild(item);
   });
   list.setAttribute('aria-activedescendant', `candidate-${active}`);
+  if (hadFocus) list.focus();
 }
 
 function setActive(index: number): void {
   if (!words || words.candidates.length === 0) return;
   active = Math.max(0, Math.min(words.candidates.length - 1, index));
+  // When an option itself has the focus, the focus moves with the selection.
+  const optionFocused = document.activeElement instanceof HTMLLIElement && el.candidates.contains(document.activeElement);
   el.candidates.querySelectorAll<HTMLLIElement>('[role="option"]').forEach((item) => {
     const selected = item.dataset.index === String(active);
     item.setAttribute('aria-selected', String(selected));
-    if (selected) item.scrollIntoView({ block: 'nearest' });
+    if (selected) {
+      item.scrollIntoView({ block: 'nearest' });
+      if (optionFocused && document.activeElement !== item) item.focus();
+    }
   });
   el.candidates.setAttribute('aria-activedescendant', `candidate-${active}`);
 }
@@ -201,6 +210,11 @@ el.candidates.addEventListener('click', (event) => {
   const index = Number(item.dataset.index);
   setActive(index);
   insert(index);
+});
+
+el.candidates.addEventListener('focusin', (event) => {
+  const item = (event.target as Element | null)?.closest<HTMLLIElement>('li[role="option"]');
+  if (item && item.dataset.index !== String(active)) setActive(Number(item.dataset.index));
 });
 
 el.candidates.addEventListener('keydown', (event) => {
