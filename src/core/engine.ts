@@ -393,9 +393,13 @@ function resolveBos(folder: ModelFolder, tokenizer: TextTokenizer): number | nul
   return null;
 }
 
+/**
+ * Runs two tokens through the graph to learn the logits width, and to refuse graphs that
+ * return logits only for the last position (a per-token scorer needs one row per token).
+ */
 async function probeLogitsWidth(graph: OnnxCausalLm, id: number): Promise<number> {
   try {
-    return (await graph.forward([id], null, false)).logitsWidth;
+    return (await graph.forward([id, id], null, false)).logitsWidth;
   } catch (error) {
     if (error instanceof ModelFolderError) throw error;
     throw new ModelFolderError('graph-unsupported', `A test run of the graph failed: ${(error as Error).message.split('\n')[0]}`);

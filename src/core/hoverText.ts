@@ -13,7 +13,7 @@ const MAX_SHOWN_CHARS = 40;
 export function escapeMarkdown(text: string): string {
   return text
     .replace(/[\\`*_{}[\]()#+\-.!|~<>&"'=:$^%@/]/g, (c) => `\\${c}`)
-    .replace(/\n/g, ' ');
+    .replace(/[\r\n\u2028\u2029]+/g, ' ');
 }
 
 /** A token as shown in a hover: visible whitespace, shortened, escaped. */
@@ -22,6 +22,12 @@ export function shownToken(text: string): string {
   const chars = Array.from(visible);
   const shortened = chars.length > MAX_SHOWN_CHARS ? `${chars.slice(0, MAX_SHOWN_CHARS).join('')}\u2026` : visible;
   return escapeMarkdown(shortened === '' ? '\u2205' : shortened);
+}
+
+/** Plain text (a model name) on one line, shortened, escaped. */
+function shortened(text: string, maxChars: number): string {
+  const chars = Array.from(text.replace(/\s+/g, ' ').trim());
+  return escapeMarkdown(chars.length > maxChars ? `${chars.slice(0, maxChars).join('')}\u2026` : chars.join(''));
 }
 
 export function formatPercent(p: number): string {
@@ -59,7 +65,7 @@ export function wordAround(scores: DocumentScores, text: string, index: number):
 export function hoverMarkdown(scores: DocumentScores, index: number, context: HoverContext): string {
   const t = tokenView(scores, index, context.text, context.tokenText);
   const lines: string[] = [];
-  lines.push(`**${shownToken(t.text)}** \u00B7 token ${index + 1} of ${scores.tokenCount} \u00B7 ${escapeMarkdown(context.modelName)}`);
+  lines.push(`**${shownToken(t.text)}** \u00B7 token ${index + 1} of ${scores.tokenCount} \u00B7 ${shortened(context.modelName, 60)}`);
   lines.push('');
   if (t.prob === null) {
     lines.push('Unscored: this model has no beginning-of-text token, so nothing predicts the first token.');

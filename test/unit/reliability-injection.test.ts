@@ -115,7 +115,7 @@ describe('hover Markdown injection', () => {
   // escaped but neither shortened nor cleared of carriage returns (escapeMarkdown replaces only
   // \n). Fix in hoverText.ts: pass the name through shownToken-like shortening and replace
   // [\r\n\u2028\u2029] (e.g. `escapeMarkdown(visibleToken(name))` cut to 40 characters).
-  it('a long model name with line breaks is shortened and kept on one line', { todo: 'hoverText.ts does not shorten the model name or replace \\r' }, () => {
+  it('a long model name with line breaks is shortened and kept on one line', () => {
     const md = hoverMarkdown(scores, 2, context({ modelName: `name\r    indented code\r${'N'.repeat(10_000)}` }));
     assertInert(md, 'model name', true);
     assert.ok(md.length < 4_000, `hover of ${md.length} characters`);

@@ -76,11 +76,8 @@ describe('broken graphs (hand-built ONNX fixtures)', () => {
     }
   });
 
-  // Known gap, reported: the load-time probe runs a single token, so a graph that returns
-  // only the last position's logits passes the load and fails on the first scoring (a
-  // "broken model" message arriving as a scoring error). Fix: probe with two tokens in
-  // probeLogitsWidth (engine.ts) and require two rows.
-  it('logits for the last position only are refused at load', { todo: 'engine.ts probeLogitsWidth probes with one token' }, () =>
+  // The load-time probe runs two tokens, so such a graph is refused before any scoring.
+  it('logits for the last position only are refused at load', () =>
     assertLoadFails(withGraph('last-logits-only.onnx'), 'graph-unsupported', /logits/));
 });
 
