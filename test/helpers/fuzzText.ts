@@ -87,6 +87,8 @@ export interface ContentCheck {
   readonly normalize: (text: string) => string;
   /** The tokenizer may add a `▁` that stands for no text: at the start, and after a special token. */
   readonly mayPrependMetaspace: boolean;
+  /** What it prepends, when not `▁` (a byte-level tokenizer's prefix space). */
+  readonly prefix?: string;
   /** Ids of added (special) tokens. */
   readonly specialIds?: ReadonlySet<number>;
   /**
@@ -131,9 +133,8 @@ export function contentProblem(
     }
     const want = utf8Encoder.encode(check.normalize(slice));
     let got = Uint8Array.from(group);
-    if (mayPrepend && got.length >= 3 && got[0] === METASPACE[0] && got[1] === METASPACE[1] && got[2] === METASPACE[2] && !equalBytes(got, want)) {
-      got = got.subarray(3);
-    }
+    const prefix = check.prefix === undefined ? METASPACE : utf8Encoder.encode(check.prefix);
+    if (mayPrepend && !equalBytes(got, want) && equalBytes(got.subarray(0, prefix.length), prefix)) got = got.subarray(prefix.length);
     if (!equalBytes(got, want)) {
       const shown = (b: Uint8Array) => JSON.stringify(new TextDecoder().decode(b));
       return `tokens ${groupStart}..${i} spell ${shown(got)} but cover ${JSON.stringify(slice)} [${starts[i]}, ${ends[i]})`;

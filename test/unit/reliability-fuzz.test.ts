@@ -7,8 +7,9 @@
  * the engine's log-probabilities stay finite and <= 0.
  *
  * 10,000 documents go through the test model's byte-level tokenizer and 1,500 through each of
- * the three other fixtures (SentencePiece with a Prepend normalizer, SentencePiece with
- * Metaspace, byte-level behind NFC): 14,500 in all, plus 400 long documents. Seeds are fixed so
+ * the four other fixtures (SentencePiece with a Prepend normalizer, SentencePiece with
+ * Metaspace, byte-level behind NFC, byte-level with add_prefix_space): 16,000 in all, plus 500
+ * long documents. Seeds are fixed so
  * a failure reproduces; set SURPRISAL_FUZZ_SEED to explore other seeds.
  */
 import assert from 'node:assert/strict';
@@ -34,7 +35,14 @@ const FIXTURES: Fixture[] = [
   { name: 'SentencePiece BPE, Prepend normalizer', files: sentencePieceTokenizer('normalizer'), runs: 1_500, check: sentencePieceCheck },
   { name: 'SentencePiece BPE, Metaspace', files: sentencePieceTokenizer('metaspace'), runs: 1_500, check: sentencePieceCheck },
   { name: 'byte-level BPE behind NFC', files: nfcByteLevelTokenizer(), runs: 1_500, check: { normalize: (s) => s.normalize('NFC'), mayPrependMetaspace: false, combiningSequences: true } },
+  { name: 'byte-level BPE with add_prefix_space', files: prefixSpaceByteLevelTokenizer(), runs: 1_500, check: { normalize: (s) => s, mayPrependMetaspace: true, prefix: ' ', specialIds: new Set([0]) } },
 ];
+
+/** The test model's tokenizer, adding a space before the text as RoBERTa-style tokenizers do. */
+function prefixSpaceByteLevelTokenizer(): { json: Record<string, unknown>; config: Record<string, unknown> } {
+  const { json, config } = tinyTokenizerFiles();
+  return { json: { ...json, pre_tokenizer: { ...(json.pre_tokenizer as Record<string, unknown>), add_prefix_space: true } }, config };
+}
 
 function propertyFor(tokenizer: TextTokenizer, check: ContentCheck) {
   return (text: string): void => {
