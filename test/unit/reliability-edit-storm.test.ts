@@ -17,7 +17,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LanguageModel, type DocumentScores } from '../../src/core/engine';
-import { seededRandom } from '../helpers/fuzzText';
+import fc from 'fast-check';
+import { fragment, hostileDocument, seededRandom } from '../helpers/fuzzText';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
 const OPTIONS = { topK: 5, windowSize: 64, stride: 32 } as const;
@@ -139,6 +140,24 @@ describe('edit storm (engine, tiny model, window 64)', () => {
     assert.ok(cached > 0, 'typing in the same window reused its key/value cache');
     t.diagnostic(`250 keystrokes, 250 scorings in ${(performance.now() - started).toFixed(0)} ms; ${cached} positions from the key/value cache`);
     assertSameScores(previous, await model.score(text, OPTIONS), 'after 250 keystrokes');
+  });
+
+  it('fast-check: 150 hostile documents, each edited twice with hostile text (split surrogate pairs, CRLF, marks, specials): incremental equals fresh', async () => {
+    const edit = fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), remove: fc.integer({ min: 0, max: 6 }), insert: fc.oneof(fragment, fc.constant('')) });
+    await fc.assert(
+      fc.asyncProperty(hostileDocument(60), fc.array(edit, { minLength: 1, maxLength: 2 }), async (original, edits) => {
+        let text = original;
+        let previous = await model.score(text, { topK: 5, windowSize: 16, stride: 8 });
+        for (const { at, remove, insert } of edits) {
+          const position = Math.floor(at * text.length);
+          text = text.slice(0, position) + insert + text.slice(position + remove);
+          const scored = await model.score(text, { topK: 5, windowSize: 16, stride: 8, previous });
+          assertSameScores(scored, await model.score(text, { topK: 5, windowSize: 16, stride: 8 }), JSON.stringify(text.slice(0, 60)));
+          previous = scored;
+        }
+      }),
+      { numRuns: 150, seed: 7 },
+    );
   });
 
   it('edits at the very start, at the very end, undo to the original, and an emptied document', async () => {
