@@ -205,3 +205,32 @@ test('editing the document re-scores it (lastScoredVersion follows the edit)', a
   await api.whenIdle(doc.uri);
   await h.waitFor(() => api.lastScoredVersion(doc.uri) === doc.version, { timeout: 30_000, message: 'the reverted text to be re-scored' });
 }, { timeout: 90_000 });
+
+test('a burst of edits ends with the final version scored (no stale result applied)', async (t) => {
+  const api = await h.getApi();
+  const { doc, editor } = await h.openFile('prose.md');
+  await api.scoreDocument(doc.uri);
+  const wasOn = api.isHeatmapEnabled();
+  if (!wasOn) await vscode.commands.executeCommand('surprisalLens.toggleHeatmap');
+  try {
+    const words = ' and then the wind rose over the hills'.split(/(?= )/);
+    for (const w of words) {
+      const end = doc.lineAt(doc.lineCount - 1).range.end;
+      await editor.edit((e) => e.insert(end, w), { undoStopBefore: false, undoStopAfter: false });
+      await h.sleep(20); // faster than any debounce
+    }
+    const final = doc.version;
+    await h.waitFor(async () => {
+      await api.whenIdle(doc.uri);
+      return api.lastScoredVersion(doc.uri) === final;
+    }, { timeout: 30_000, message: `lastScoredVersion to reach ${final} (is ${api.lastScoredVersion(doc.uri)})` });
+    const { tokenCount, version } = await api.scoreDocument(doc.uri);
+    assert.strictEqual(version, final);
+    const ranges = await h.waitFor(() => api.heatmapRangeCount(editor), { timeout: 10_000, message: 'heatmap ranges' });
+    assert.ok(ranges <= tokenCount, `${ranges} heatmap ranges but only ${tokenCount} tokens in the final text`);
+    t.log(`${words.length} edits → version ${final}, ${tokenCount} tokens, ${ranges} heatmap ranges`);
+  } finally {
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    if (!wasOn) await vscode.commands.executeCommand('surprisalLens.toggleHeatmap');
+  }
+}, { timeout: 90_000 });
