@@ -114,27 +114,36 @@ export function contentProblem(
   check: ContentCheck,
 ): string | null {
   let group: number[] = [];
+  let carry: number[] = [];
   let groupStart = 0;
   let mayPrepend = check.mayPrependMetaspace;
+  const prefix = check.prefix === undefined ? METASPACE : utf8Encoder.encode(check.prefix);
   for (let i = 0; i < ids.length; i++) {
-    if (group.length === 0) groupStart = i;
+    if (group.length === 0) {
+      groupStart = i;
+      group = carry;
+      carry = [];
+    }
     group.push(...pieceBytes(ids[i]!));
     if (starts[i] === ends[i] && i < ids.length - 1) continue;
     const slice = text.slice(starts[groupStart], ends[i]);
-    if (check.combiningSequences && i < ids.length - 1) {
-      const want = utf8Encoder.encode(check.normalize(slice));
-      const got = Uint8Array.from(group);
-      if (!equalBytes(got, want) && equalBytes(got.subarray(0, want.length), want)) {
-        // Rounded down: the rest of this token's bytes must begin the text that follows.
-        const rest = got.subarray(want.length);
-        const following = utf8Encoder.encode(check.normalize(text.slice(ends[i], ends[i] + 32)));
-        if (equalBytes(following.subarray(0, rest.length), rest)) continue;
-      }
-    }
     const want = utf8Encoder.encode(check.normalize(slice));
     let got = Uint8Array.from(group);
-    const prefix = check.prefix === undefined ? METASPACE : utf8Encoder.encode(check.prefix);
     if (mayPrepend && !equalBytes(got, want) && equalBytes(got.subarray(0, prefix.length), prefix)) got = got.subarray(prefix.length);
+    if (!equalBytes(got, want) && i < ids.length - 1 && got.length > want.length && equalBytes(got.subarray(0, want.length), want)) {
+      // The token ends inside a character (it holds the first bytes of the next one: a
+      // partial character is given to the token that completes it), or, under NFC, between a
+      // base character and its marks (rounded down to the start of the sequence). Its extra
+      // bytes must begin the text that follows, and are checked with the next token.
+      const rest = got.subarray(want.length);
+      const following = utf8Encoder.encode(check.normalize(text.slice(ends[i], ends[i] + 32)));
+      if (equalBytes(following.subarray(0, rest.length), rest) && (check.combiningSequences || !isCompleteUtf8(rest))) {
+        carry = Array.from(rest);
+        group = [];
+        mayPrepend = false;
+        continue;
+      }
+    }
     if (!equalBytes(got, want)) {
       const shown = (b: Uint8Array) => JSON.stringify(new TextDecoder().decode(b));
       return `tokens ${groupStart}..${i} spell ${shown(got)} but cover ${JSON.stringify(slice)} [${starts[i]}, ${ends[i]})`;
@@ -143,6 +152,16 @@ export function contentProblem(
     group = [];
   }
   return null;
+}
+
+/** Whether the bytes are whole UTF-8 characters (not the start of one). */
+function isCompleteUtf8(bytes: Uint8Array): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
