@@ -288,4 +288,27 @@ describe('a document that changes while it is being scored (worker client)', () 
     const small = await client.request<'score'>({ type: 'score', documentKey: 'file:///small.md', version: 1, text: 'still working', settings: SMALL_WINDOW });
     assert.ok(small.scores.tokenCount > 0);
   });
+
+  // The extension's worker runs without resourceLimits (its heap limit is then derived from the
+  // extension host's); with a limit, a document too large for it costs only the worker.
+  it('a document too large for the worker\'s heap limit: the worker dies, the request fails with the reason, onCrash fires once, the next request gets a fresh worker', async () => {
+    const limited: string[] = [];
+    const small = new WorkerClient(buildWorker('reliability-huge-worker'), { onCrash: (reason) => limited.push(reason), resourceLimits: { maxOldGenerationSizeMb: 24 } });
+    try {
+      await small.request<'load'>({ type: 'load', settings: { modelPath: TINY_MODEL, threads: 1, maxWindow: 1024 } });
+      const text = prose(MB, 9, true); // tokenizing it needs ~35 MB of heap (see the 5 MB figures)
+      await assert.rejects(
+        small.request<'score'>({ type: 'score', documentKey: 'file:///too-big.md', version: 1, text, settings: SMALL_WINDOW }),
+        (error: unknown) => error instanceof WorkerRequestError && error.info.code === 'internal' && /stopped unexpectedly.*memory/.test(error.message),
+      );
+      assert.equal(limited.length, 1, 'onCrash once');
+      assert.equal(small.running, false);
+      await small.request<'load'>({ type: 'load', settings: { modelPath: TINY_MODEL, threads: 1, maxWindow: 1024 } });
+      const after = await small.request<'score'>({ type: 'score', documentKey: 'file:///small.md', version: 1, text: 'a fresh worker', settings: SMALL_WINDOW });
+      assert.ok(after.scores.tokenCount > 0);
+      assert.equal(limited.length, 1);
+    } finally {
+      await small.dispose();
+    }
+  });
 });
