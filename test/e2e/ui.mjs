@@ -229,15 +229,31 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
       });
       await shot('06-panel-inserted');
       // Keyboard: Enter on another candidate inserts it too.
-      // The list follows the new cursor position; then Enter on a candidate inserts it too.
-      await sleep(1500);
-      const fresh = await readCandidates(page);
+      // The list follows the new cursor position (wait for it to change and settle, so the
+      // option we focus is not replaced under us); then Enter on a candidate inserts it too.
+      const signature = (list) => JSON.stringify(list.map((it) => [it.word, it.text]));
+      const firstList = signature(items);
+      let fresh = await readCandidates(page);
+      await waitFor(async () => {
+        fresh = await readCandidates(page);
+        return signature(fresh.items) !== firstList;
+      }, { timeout: 10_000, interval: 300 }).catch(() => log('the candidate list did not change after the insertion'));
+      for (let i = 0; i < 10; i++) {
+        await sleep(400);
+        const again = await readCandidates(page);
+        if (signature(again.items) === signature(fresh.items)) break;
+        fresh = again;
+      }
       const second = fresh.items.findIndex((it) => /\S/.test(it.word ?? ''));
       let word2 = null;
       if (second >= 0) {
         word2 = fresh.items[second].word;
         await fresh.options.nth(second).focus();
         await page.keyboard.press('Enter');
+        await waitFor(async () => (await activeEditorTextOf(page, 'prose.md')).includes((word + word2).trim()) || (await activeEditorTextOf(page, 'prose.md')).includes((word2 + word).trim()), {
+          timeout: 10_000,
+          message: `Enter on ${JSON.stringify(word2)} to insert it`,
+        });
       }
       // Save and read the file: exact, unlike the rendered lines.
       const expected = word2 === null ? [original + word] : [original + word + word2, original + word2 + word];
