@@ -179,6 +179,16 @@ export function alignTokens(
         }
       }
     }
+    // Whitespace the tokenizer stripped (around a special token with lstrip/rstrip) can be a
+    // longer run than maxSkip: skip the whole run if the text after it then agrees.
+    let run = 0;
+    while (atUnit + run < units.length && /^\s+$/u.test(units[atUnit + run]!)) run++;
+    if (run > maxSkip && atUnit + run < units.length) {
+      const next = expectedOf(atUnit + run);
+      for (let skipBytes = 0; skipBytes <= maxSkip && next.length > 0; skipBytes++) {
+        if (matchesAt(next, atByte + skipBytes) && agreesAfter(atByte + skipBytes + next.length, atUnit + run + 1)) return { skipBytes, skipUnits: run };
+      }
+    }
     return fallback;
   }
 
