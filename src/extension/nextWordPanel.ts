@@ -127,6 +127,7 @@ export class NextWordPanel implements vscode.Disposable {
   private lastStatus: ToPanel | undefined;
   private lastDocument: ToPanel | undefined;
   private disposed = false;
+  private lastIdleRefresh = 0;
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
@@ -175,9 +176,13 @@ export class NextWordPanel implements vscode.Disposable {
           this.post({ type: 'status', state: 'error', message: `The model cannot be loaded: ${state.message}` });
         } else if (state.kind === 'idle') {
           // The model is being replaced (settings changed) or the worker restarted: the list
-          // shown came from the old one.
+          // shown came from the old one. At most one automatic retry per 10 s, so a worker
+          // that keeps dying is not restarted in a loop (moving the cursor still retries).
           this.shown = undefined;
-          this.schedule();
+          if (Date.now() - this.lastIdleRefresh > 10_000) {
+            this.lastIdleRefresh = Date.now();
+            this.schedule();
+          }
         } else if (!this.shown && !this.request) {
           this.schedule();
         }

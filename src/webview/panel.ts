@@ -134,6 +134,7 @@ function renderWords(): void {
   const hadFocus = list.contains(document.activeElement);
   clear(list);
   list.removeAttribute('aria-activedescendant');
+  el.contextTail.parentElement!.hidden = !words;
   if (!words) return;
   const m = words;
   el.contextTail.textContent = m.contextTail.replace(/\r?\n/g, '\u23ce').replace(/\t/g, '\u21e5');
