@@ -35,7 +35,7 @@ export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
   const status = new StatusBar(model, store, () => heatmap.isEnabled);
   const diagnostics = vscode.languages.createDiagnosticCollection('surprisalLens');
   const shownErrors = new Set<string>();
-  context.subscriptions.push(model, store, heatmap, status, diagnostics);
+  context.subscriptions.push(model, store, heatmap, status, diagnostics, { dispose: () => NextWordPanel.current?.dispose() });
 
   /** Tells the user about a problem once, not on every keystroke. */
   const notifyOnce = (message: string, actions: string[] = []) => {
@@ -154,6 +154,7 @@ export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
       if (!settings.diagnosticsEnabled) diagnostics.clear();
       if (reload) shownErrors.clear();
       scoreVisible();
+      NextWordPanel.current?.refresh();
       status.render();
     }),
   );
