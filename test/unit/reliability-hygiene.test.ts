@@ -35,7 +35,7 @@ function documentText(n: number): string {
   const random = seededRandom(n + 1);
   const words = ['alpha', 'beta', 'gamma', 'delta', 'the', 'of', 'and', 'x', '=', '1;', '\n', 'é', '🙂'];
   let text = `Document ${n}\n`;
-  const length = 500 + Math.floor(random() * 1_500);
+  const length = 300 + Math.floor(random() * 700);
   while (text.length < length) text += words[Math.floor(random() * words.length)]! + ' ';
   return text;
 }

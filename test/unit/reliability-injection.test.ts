@@ -72,7 +72,7 @@ describe('hover Markdown injection', () => {
   let scores: DocumentScores;
   before(async () => {
     model = await LanguageModel.load(TINY_MODEL, { threads: 1 });
-    text = PAYLOADS.join(' ') + ` ${'x'.repeat(5_000)} end`;
+    text = PAYLOADS.join(' ') + ` ${'x'.repeat(1_500)} end`;
     scores = await model.score(text, { topK: 10 });
   });
   after(() => model.dispose());
@@ -106,7 +106,7 @@ describe('hover Markdown injection', () => {
       assert.ok(!md.includes('A'.repeat(41)), 'a long token is cut at 40 characters');
     }
     const word = hoverMarkdown(scores, wordToken, context());
-    assert.match(word, /Word x{40}\u2026 \(\d+ tokens\)/, 'the 5,000-character word is shortened');
+    assert.match(word, /Word x{40}\u2026 \(\d+ tokens\)/, 'the 1,500-character word is shortened');
   });
 
   it('fast-check: 300 hostile documents, vocabularies and model names give inert hovers', async () => {
