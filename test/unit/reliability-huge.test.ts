@@ -231,7 +231,7 @@ describe('a document that changes while it is being scored (worker client)', () 
   });
 
   it('a burst of versions, each cancelling the one before: only the last completes, with its own text', async () => {
-    const base = prose(30_000, 6, true);
+    const base = prose(60_000, 6, true); // ~1 s to score: every cancel arrives long before its request could finish
     const outcomes: Promise<unknown>[] = [];
     let previous: ReturnType<typeof manualSignal> | null = null;
     for (let version = 1; version <= 10; version++) {
