@@ -55,8 +55,8 @@ function hasCommand(cmd) {
  * Checks the Debian packages; installs the missing ones with apt-get when running as root
  * with apt available; otherwise names them and throws.
  */
-export async function ensureDebianPackages({ forInstall }) {
-  const wanted = forInstall ? [...DEBIAN_FOR_INSTALL, ...DEBIAN_FOR_RUN] : DEBIAN_FOR_RUN;
+export async function ensureDebianPackages({ forInstall, packages = null }) {
+  const wanted = packages ?? (forInstall ? [...DEBIAN_FOR_INSTALL, ...DEBIAN_FOR_RUN] : DEBIAN_FOR_RUN);
   if (!hasCommand('dpkg-query')) {
     log(`dpkg-query not found (not Debian?): cannot check packages; need the equivalents of: ${wanted.join(' ')}`);
     return;
