@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { activeEditorText, closePage, dismissNotificationsToasts, openFile, runCommand, waitForWorkbench } from './lib/browser.mjs';
+import { closePage, dismissNotificationsToasts, openFile, runCommand, waitForWorkbench } from './lib/browser.mjs';
 import { workbenchUrl } from './lib/server.mjs';
 import { log, sleep, waitFor } from './lib/util.mjs';
 
@@ -99,7 +99,6 @@ async function readCandidates(page) {
 }
 
 export async function runUiSuite({ context, server, folder, extensionPath, shots, grep, smoke }) {
-  void activeEditorTextOf;
   const steps = [];
   const start = Date.now();
   const page = await context.newPage();
@@ -305,4 +304,3 @@ async function activeEditorTextOf(page, name) {
   }, name);
 }
 
-export { activeEditorText };

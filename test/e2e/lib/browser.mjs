@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
-import { log, sleep, waitFor } from './util.mjs';
+import { sleep } from './util.mjs';
 
 export const CHROMIUM = process.env.SURPRISAL_E2E_CHROMIUM || '/usr/bin/chromium';
 
@@ -129,4 +129,3 @@ export async function activeEditorText(page) {
   });
 }
 
-export { log, waitFor };
