@@ -38,6 +38,8 @@ export interface TokenRanges {
 export type UnitNormalizer = (unit: string) => string;
 
 const encoder = new TextEncoder();
+/** Units that must match after a resynchronisation for it to be taken without doubt. */
+const LOOK_AHEAD = 4;
 
 /** Splits text into alignment units: code points, optionally with their combining marks. */
 export function splitUnits(text: string, groupCombiningMarks: boolean): string[] {
@@ -164,49 +166,63 @@ export function alignTokens(
   function findResync(atByte: number, atUnit: number): { skipBytes: number; skipUnits: number } | null {
     const maxSkip = 8;
     // The smallest skip after which the text and the stream go on agreeing for a few units;
-    // failing that, the smallest skip after which one unit matches. Without the look-ahead a
-    // SentencePiece text like "a b" matched its space to the prepended `▁` (skipping "a"),
-    // and every range after it was shifted.
-    let fallback: { skipBytes: number; skipUnits: number } | null = null;
+    // failing that, the skip after which they agree longest (the smallest among equals).
+    // Without the look-ahead a SentencePiece text like "a b" matched its space to the
+    // prepended `▁` (skipping "a"), and every range after it was shifted.
+    let best: { skipBytes: number; skipUnits: number } | null = null;
+    let bestAgreement = -1;
     for (let total = 1; total <= maxSkip * 2; total++) {
       for (let skipUnits = 0; skipUnits <= Math.min(total, maxSkip); skipUnits++) {
         const skipBytes = total - skipUnits;
         if (skipBytes > maxSkip || atUnit + skipUnits >= units.length) continue;
         const next = expectedOf(atUnit + skipUnits);
         if (next.length > 0 && matchesAt(next, atByte + skipBytes)) {
-          if (agreesAfter(atByte + skipBytes + next.length, atUnit + skipUnits + 1)) return { skipBytes, skipUnits };
-          fallback ??= { skipBytes, skipUnits };
+          const agreement = agreementAfter(atByte + skipBytes + next.length, atUnit + skipUnits + 1);
+          if (agreement >= LOOK_AHEAD) return { skipBytes, skipUnits };
+          if (agreement > bestAgreement) {
+            best = { skipBytes, skipUnits };
+            bestAgreement = agreement;
+          }
         }
       }
     }
     // Whitespace the tokenizer stripped (around a special token with lstrip/rstrip) can be a
-    // longer run than maxSkip: skip the whole run if the text after it then agrees.
+    // longer run than maxSkip: the whole run may be skipped too.
     let run = 0;
     while (atUnit + run < units.length && /^\s+$/u.test(units[atUnit + run]!)) run++;
     if (run > maxSkip && atUnit + run < units.length) {
       const next = expectedOf(atUnit + run);
       for (let skipBytes = 0; skipBytes <= maxSkip && next.length > 0; skipBytes++) {
-        if (matchesAt(next, atByte + skipBytes) && agreesAfter(atByte + skipBytes + next.length, atUnit + run + 1)) return { skipBytes, skipUnits: run };
+        if (!matchesAt(next, atByte + skipBytes)) continue;
+        const agreement = agreementAfter(atByte + skipBytes + next.length, atUnit + run + 1);
+        if (agreement >= LOOK_AHEAD) return { skipBytes, skipUnits: run };
+        if (agreement > bestAgreement) {
+          best = { skipBytes, skipUnits: run };
+          bestAgreement = agreement;
+        }
       }
     }
-    return fallback;
+    return best;
   }
 
-  /** Whether the next few units match the stream from here on without any skip. */
-  function agreesAfter(atByte: number, atUnit: number): boolean {
-    const lookAhead = 4;
+  /**
+   * How many of the next units match the stream from here on without any skip, up to
+   * LOOK_AHEAD (also returned when the text and the stream end together, or the stream ends:
+   * text dropped at the end is given to the last token).
+   */
+  function agreementAfter(atByte: number, atUnit: number): number {
     let matched = 0;
     let k = atUnit;
-    while (matched < lookAhead) {
-      if (k >= units.length) return atByte >= streamLength; // the text ends: so must the stream
-      if (atByte >= streamLength) return true; // text dropped at the end is given to the last token
+    while (matched < LOOK_AHEAD) {
+      if (k >= units.length) return atByte >= streamLength ? LOOK_AHEAD : matched;
+      if (atByte >= streamLength) return LOOK_AHEAD;
       const want = expectedOf(k++);
       if (want.length === 0) continue;
-      if (!matchesAt(want, atByte)) return false;
+      if (!matchesAt(want, atByte)) return matched;
       atByte += want.length;
       matched++;
     }
-    return true;
+    return LOOK_AHEAD;
   }
 
   if (byte < streamLength) {

@@ -48,9 +48,12 @@ export const fragment: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 4 }), weight: 2 },
 );
 
-/** A hostile document: up to `maxFragments` fragments. */
+/**
+ * A hostile document: up to `maxFragments` fragments. (`size: 'max'`: fast-check's default
+ * size would cap arrays at about 10 items whatever `maxLength` says.)
+ */
 export function hostileDocument(maxFragments = 24): fc.Arbitrary<string> {
-  return fc.array(fragment, { minLength: 0, maxLength: maxFragments }).map((parts) => parts.join(''));
+  return fc.array(fragment, { minLength: 0, maxLength: maxFragments, size: 'max' }).map((parts) => parts.join(''));
 }
 
 /** Checks that ranges tile the text; returns a description of the first violation, or null. */

@@ -127,6 +127,14 @@ describe('alignment fuzzing (fast-check)', () => {
       // Was exactOffsets false and ["a", "   ...<|endoft", "ex", "t|", ">    ", ...] (apportioned by position).
       assert.deepEqual(slices(tokenizer, text), [`a${' '.repeat(20)}`, `<|endoftext|>${' '.repeat(12)}`, 'm', 'o', 're', ' text', ' h', 'e', 're']);
     });
+    it('specials with lstrip/rstrip (SentencePiece): text stripped on both sides of a special token', () => {
+      const files = strippingSpecials(sentencePieceTokenizer('metaspace'));
+      const tokenizer = new TextTokenizer(files.json, files.config);
+      // Were exactOffsets false with shifted ranges: the first resynchronisation that matched
+      // one unit was taken although the text did not go on agreeing.
+      assert.deepEqual(slices(tokenizer, '     <s> . x'), ['     <s> ', '.', ' ', 'x']);
+      assert.deepEqual(slices(tokenizer, `${' '.repeat(9)}<s> x`), [`${' '.repeat(9)}<s> `, 'x']);
+    });
     it('NFC: conjoining Hangul jamo composed by the normalizer align exactly', () => {
       const files = nfcByteLevelTokenizer();
       const tokenizer = new TextTokenizer(files.json, files.config);
