@@ -234,3 +234,29 @@ test('a burst of edits ends with the final version scored (no stale result appli
     if (!wasOn) await vscode.commands.executeCommand('surprisalLens.toggleHeatmap');
   }
 }, { timeout: 90_000 });
+
+test('hover Markdown escapes document text (no live links, HTML or emphasis from the document)', async (t) => {
+  const api = await h.getApi();
+  const hostile = 'See [click](command:workbench.action.quit) and <img src=x onerror=alert(1)> then **bold** `code`\n';
+  const { doc } = await h.openUntitled(hostile);
+  await api.scoreDocument(doc.uri);
+  const hovers = [];
+  for (const needle of ['[click', 'command:', 'workbench', '<img', 'onerror', '**bold', '`code']) {
+    const at = h.offsetOf(doc, needle);
+    for (let i = 0; i < needle.length; i++) {
+      const raw = (await vscode.commands.executeCommand('vscode.executeHoverProvider', doc.uri, doc.positionAt(at + i))) ?? [];
+      for (const hv of raw) for (const c of hv.contents) hovers.push(c);
+    }
+  }
+  assert.ok(hovers.length > 0, 'no hovers on the hostile text');
+  for (const c of hovers) {
+    const md = typeof c === 'string' ? c : c.value;
+    assert.ok(!/\]\(command:workbench\.action\.quit/.test(md), `hover contains a live command link from the document: ${md}`);
+    assert.ok(!/<img\b/i.test(md), `hover contains raw HTML from the document: ${md}`);
+    // A token holding "**" put inside the hover's own **…** unescaped would give 3+ bare asterisks.
+    assert.ok(!/(^|[^\\])\*{3,}/m.test(md), `hover contains unescaped asterisks from the document: ${md}`);
+  }
+  const trusted = hovers.filter((c) => c && c.isTrusted);
+  t.log(`${hovers.length} hover parts checked (${trusted.length} trusted Markdown)`);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+}, { timeout: 90_000 });
