@@ -205,6 +205,9 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
       await sleep(300);
       await shot('05-panel');
       if (items.length < 3) throw new Error(`only ${items.length} candidates: ${JSON.stringify(items)}`);
+      // The webview locks itself down: a CSP that starts from default-src 'none'.
+      const csp = await panelFrame(page).locator('meta[http-equiv="Content-Security-Policy" i]').first().getAttribute('content', { timeout: 5_000 }).catch(() => null);
+      if (!csp || !/default-src\s+'none'/.test(csp)) throw new Error(`the panel's Content-Security-Policy lacks default-src 'none': ${JSON.stringify(csp)}`);
       const pcts = items.map((it) => {
         const m = /([0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)\s*%/.exec(it.text);
         if (!m) throw new Error(`candidate without a percentage: ${JSON.stringify(it)}`);
