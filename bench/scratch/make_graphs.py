@@ -101,3 +101,26 @@ gr.initializer.append(h.make_tensor("targets", T.INT64, [1, 1], [0]))
 onnx.checker.check_model(m)
 onnx.save(m, f"{out_dir}/compat.onnx")
 print("wrote compat.onnx")
+
+# 4. single: ONE graph for every runtime. `logits` is the LM head over the last `keep`
+#    positions only ([B, keep, V]); `keep` defaults to "all positions" and `targets` to a
+#    dummy, both as initializers listed among the inputs (overridable, hidden from
+#    InferenceSession.inputNames), so transformers.js and today's engine see the usual
+#    decoder graph while a runtime that feeds `keep`/`targets` gets the scored rows only and
+#    the statistics. ORT runs every node whatever is fetched, so no second full LM head.
+m = onnx.load(f"{out_dir}/fused.onnx")
+gr = m.graph
+for n in gr.node:
+    for i, o in enumerate(n.output):
+        if o == "fx/logits3":
+            n.output[i] = "logits"
+    for i, x in enumerate(n.input):
+        if x == "fx/logits3":
+            n.input[i] = "logits"
+vocab = [i for i in gr.initializer if i.name == "model.wte.weight"][0].dims[0]
+gr.output.insert(0, h.make_tensor_value_info("logits", T.FLOAT, ["batch_size", "keep_length", vocab]))
+gr.initializer.append(h.make_tensor("keep", T.INT64, [1], [2**62]))
+gr.initializer.append(h.make_tensor("targets", T.INT64, [1, 1], [0]))
+onnx.checker.check_model(m)
+onnx.save(m, f"{out_dir}/single.onnx")
+print("wrote single.onnx")
