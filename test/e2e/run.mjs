@@ -17,6 +17,8 @@
 //   --grep=REGEX      only tests whose name matches                      [SURPRISAL_E2E_GREP]
 //   --no-build        skip `npm run build`
 //   --keep            keep the run folder even when everything passed
+//   --update-docs     after a full UI pass, replace docs/{hover,heatmap,panel}.png  [SURPRISAL_E2E_UPDATE_DOCS=1]
+//                     (without it they are only written when missing)
 //   --extension=DIR   extension folder to test (default: the repository root)
 //   --install-only    install code-server (and Node) and stop
 // Also: SURPRISAL_E2E_CHROMIUM (default /usr/bin/chromium), SURPRISAL_E2E_HEADED=1.
@@ -40,6 +42,7 @@ function parseArgs(argv) {
     keep: false,
     installOnly: false,
     ci: false,
+    updateDocs: process.env.SURPRISAL_E2E_UPDATE_DOCS === '1',
     extension: repoRoot,
   };
   for (const arg of argv) {
@@ -57,6 +60,7 @@ function parseArgs(argv) {
     else if (key === '--grep') opts.grep = value;
     else if (key === '--no-build') opts.build = false;
     else if (key === '--keep') opts.keep = true;
+    else if (key === '--update-docs') opts.updateDocs = true;
     else if (key === '--install-only') opts.installOnly = true;
     else if (key === '--extension') opts.extension = path.resolve(value);
     else if (key === '--help' || key === '-h') {
@@ -205,14 +209,15 @@ async function runOnTarget(target, opts, vsix) {
 }
 
 /** After a passing run, the step screenshots become the README's pictures in docs/. */
-function updateDocs(outcome) {
+function updateDocs(outcome, force) {
   if (process.env.SURPRISAL_E2E_UPDATE_DOCS === '0') return;
   const docs = path.join(repoRoot, 'docs');
   const picks = { '02-hover.png': 'hover.png', '04-heatmap.png': 'heatmap.png', '05-panel.png': 'panel.png' };
   const copied = [];
   for (const [from, to] of Object.entries(picks)) {
     const src = path.join(outcome.shots, from);
-    if (!fs.existsSync(src)) continue;
+    // Tracked files change only on request (--update-docs), so a test run leaves the tree clean.
+    if (!fs.existsSync(src) || (!force && fs.existsSync(path.join(docs, to)))) continue;
     fs.mkdirSync(docs, { recursive: true });
     fs.copyFileSync(src, path.join(docs, to));
     copied.push(`docs/${to}`);
@@ -285,7 +290,7 @@ async function main() {
   // oldest target whose every step passed (they show verified behaviour even if another suite failed).
   const devOutcome = outcomes.find((o) => !o.vsix);
   const uiPassed = devOutcome?.suites.some((s) => s.name === 'ui' && s.passed);
-  if (uiPassed && !opts.grep && opts.suite !== 'integration' && opts.extension === repoRoot) updateDocs(devOutcome);
+  if (uiPassed && !opts.grep && opts.suite !== 'integration' && opts.extension === repoRoot) updateDocs(devOutcome, opts.updateDocs);
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return ok ? 0 : 1;
 }
