@@ -84,6 +84,11 @@ function arch(path: string): Arch {
     context: c.n_positions ?? c.max_position_embeddings,
   };
 }
+/** Which training run produced the folder, from config.json's `training` block when there is one. */
+function trainingNote(path: string): string {
+  const t = JSON.parse(readFileSync(join(path, 'config.json'), 'utf8')).training as { steps?: number; tokens?: number } | undefined;
+  return t?.steps ? `checkpoint after ${fmt(t.steps)} training steps${t.tokens ? `, ${fmt(t.tokens / 1e6, 1)} M tokens` : ''}` : '';
+}
 /** Weights of the matmuls a token goes through, LM head included (biases, norms left out). */
 function matmulParams(a: Arch): number {
   // per layer: QKV (3 d^2) + attention output (d^2) + MLP up and down (2 d * inner)
@@ -138,7 +143,7 @@ interface Results {
   command: string;
   machine: Machine;
   load: string;
-  model: { path: string; arch: Arch; matmulParams: number; window: number; stride: number };
+  model: { path: string; arch: Arch; matmulParams: number; window: number; stride: number; trained: string };
   full: FullRow[];
   edit?: { tokens: number; fullMs: number; editMs: number; speedup: number; reused: number; windowsFull: number; windowsEdit: number };
   cold?: { firstScoresMs: number; loadMs: number; scoreMs: number; tokens: number; runs: number };
@@ -389,7 +394,7 @@ async function main(): Promise<void> {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine,
     load: `other load: ${otherLoad()}; load average at start ${loadAverage()}`,
-    model: { path: relative(ROOT, MODEL_PATH), arch: a, matmulParams: matmulParams(a), window: 0, stride: 0 },
+    model: { path: relative(ROOT, MODEL_PATH), arch: a, matmulParams: matmulParams(a), window: 0, stride: 0, trained: trainingNote(MODEL_PATH) },
     full: [],
     notes: [],
   };
@@ -432,6 +437,7 @@ async function main(): Promise<void> {
     memory(child, longest.text, res);
   }
   await lm.dispose();
+  res.load += `, at the end ${loadAverage()}`;
 
   res.notes.push(
     `FLOPs: ${fmt(res.model.matmulParams)} matmul weights per position (${a.layers} layers x (4 x ${a.embd}^2 + 2 x ${a.embd} x ${a.inner}) + LM head ${a.vocab} x ${a.embd}), 2 flops each, ` +
@@ -459,8 +465,8 @@ function writeSection(res: Results, tableText: string, v: string[]): void {
   const body = [
     '## Performance',
     '',
-    `Measured ${res.date} with \`${res.command}\` on ${machineLine(res.machine)}. ${res.load}.`,
-    `Model \`${res.model.path}\` (${res.model.arch.layers} layers x ${res.model.arch.embd}, ${res.model.arch.heads} heads, vocab ${res.model.arch.vocab}, context ${res.model.arch.context}), ` +
+    `Measured ${res.date} with \`${res.command}\` on ${machineLine(res.machine)}. ${res.load.charAt(0).toUpperCase()}${res.load.slice(1)}.`,
+    `Model \`${res.model.path}\`${res.model.trained ? ` (${res.model.trained})` : ''} (${res.model.arch.layers} layers x ${res.model.arch.embd}, ${res.model.arch.heads} heads, vocab ${res.model.arch.vocab}, context ${res.model.arch.context}), ` +
       `windows of ${res.model.window} tokens (BOS included) with stride ${res.model.stride}, top-k ${K}, ${THREADS} threads for both runtimes; medians of interleaved repetitions.`,
     '',
     tableText,

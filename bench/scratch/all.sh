@@ -12,6 +12,7 @@ for D in single; do
   cp bench/.cache/$D.onnx bench/.cache/$D-model/onnx/model.onnx
 done
 run() { name=$1; shift; echo "== $name: $*" >&2; { date -u +%FT%TZ; uptime; "$@"; } 2>&1 | grep -v 'W:onnxruntime' > "$OUT/$name.txt"; cat "$OUT/$name.txt" >&2; }
+run split node --import tsx bench/scratch/split.ts
 run proposed node --import tsx bench/scratch/proposed.ts models/default 3 500,2000,8000
 run variants node --import tsx bench/scratch/variants.ts models/default 2000 5
 run session-options node --import tsx bench/scratch/sessionOptions.ts models/default 15
@@ -22,3 +23,4 @@ run memory node --import tsx bench/scratch/memory.ts
 run single-graph node --import tsx bench/scratch/compat.ts single
 run gemm node --import tsx bench/scratch/gemm.ts
 run offline node --import tsx bench/scratch/offline.ts
+run ort-profile node --import tsx bench/scratch/profile.ts
