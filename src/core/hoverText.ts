@@ -78,7 +78,8 @@ export function hoverMarkdown(scores: DocumentScores, index: number, context: Ho
   if (context.heatmap) lines.push(`Heatmap colour: ${escapeMarkdown(describeBucket(t.surprisal!, t.rank!, context.heatmap))}  `);
   const word = wordAround(scores, context.text, index);
   if (word) {
-    const wordText = context.text.slice(scores.starts[word.first]!, scores.ends[word.last]!);
+    // The first token may carry the space before the word; the word itself is shown.
+    const wordText = context.text.slice(scores.starts[word.first]!, scores.ends[word.last]!).trim();
     lines.push(`Word ${shownToken(wordText)} (${word.last - word.first + 1} tokens): probability **${formatPercent(Math.exp(word.logprob))}**, ${(-word.logprob / Math.LN2).toFixed(2)} bits  `);
   }
   lines.push('');
