@@ -34,6 +34,8 @@ export class ModelService implements vscode.Disposable {
     private settings: Settings,
   ) {
     this.client = new WorkerClient(path.join(extensionPath, 'dist', 'worker.js'), {
+      // A runaway document makes the worker die (and be restarted), not the extension host.
+      resourceLimits: { maxOldGenerationSizeMb: 1024 },
       onCrash: (reason) => {
         this.loaded = null;
         this.setState({ kind: 'idle' });

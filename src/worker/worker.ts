@@ -37,6 +37,26 @@ function requireModel(): LanguageModel {
   return model;
 }
 
+function copyColumns(scores: DocumentScores): DocumentScores {
+  return {
+    ...scores,
+    ids: scores.ids.slice(),
+    starts: scores.starts.slice(),
+    ends: scores.ends.slice(),
+    logprobs: scores.logprobs.slice(),
+    ranks: scores.ranks.slice(),
+    entropies: scores.entropies.slice(),
+    topIds: scores.topIds.slice(),
+    topProbs: scores.topProbs.slice(),
+  };
+}
+
+function columnBuffers(scores: DocumentScores): ArrayBuffer[] {
+  return [scores.ids, scores.starts, scores.ends, scores.logprobs, scores.ranks, scores.entropies, scores.topIds, scores.topProbs].map(
+    (column) => column.buffer as ArrayBuffer,
+  );
+}
+
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'load': {
@@ -67,12 +87,17 @@ async function handle(message: ToWorker): Promise<void> {
       lastScores.delete(message.documentKey);
       lastScores.set(message.documentKey, scores);
       while (lastScores.size > REMEMBERED_DOCUMENTS) lastScores.delete(lastScores.keys().next().value!);
-      // The arrays stay here for the next incremental scoring, so they are copied, not moved.
-      send({
-        type: 'scored',
-        id: message.id,
-        result: { documentKey: message.documentKey, version: message.version, scores, reusedTokens: scores.reusedTokens, elapsedMs: performance.now() - started },
-      });
+      // The originals stay here for the next incremental scoring; the host gets copies whose
+      // buffers are transferred, so its thread never spends time deserialising them.
+      const copy = copyColumns(scores);
+      send(
+        {
+          type: 'scored',
+          id: message.id,
+          result: { documentKey: message.documentKey, version: message.version, scores: copy, reusedTokens: scores.reusedTokens, elapsedMs: performance.now() - started },
+        },
+        columnBuffers(copy),
+      );
       return;
     }
     case 'nextTokens': {
