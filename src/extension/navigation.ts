@@ -26,7 +26,8 @@ export async function goToSurprising(store: ScoreStore, thresholdBits: number, d
   if (!editor || !store.isEligible(editor.document)) return;
   const entry = await store.scoreNow(editor.document);
   if (entry.version !== editor.document.version) return;
-  const offset = editor.document.offsetAt(editor.selection.active);
+  // From the selection's far edge, so a token that Next/Previous just selected is skipped.
+  const offset = editor.document.offsetAt(direction === 1 ? editor.selection.end : editor.selection.start);
   const index = findSurprising(entry.scores, offset, thresholdBits, direction);
   if (index === undefined) {
     void vscode.window.setStatusBarMessage(`No token with surprisal of ${thresholdBits} bits or more ${direction === 1 ? 'after' : 'before'} the cursor`, 4000);
