@@ -64,7 +64,17 @@ export interface ForgetRequest {
   readonly documentKey: string;
 }
 
-export type ToWorker = LoadRequest | ScoreRequest | NextTokensRequest | NextWordsRequest | CancelRequest | ForgetRequest;
+/**
+ * Asks the worker to finish: pending work is cancelled, the model's sessions released, and
+ * the thread ends by itself. Terminating a thread while ONNX Runtime is inside a run
+ * aborts the whole process (a Napi::Error thrown during teardown), so this comes first.
+ */
+export interface ShutdownRequest {
+  readonly type: 'shutdown';
+  readonly id: number;
+}
+
+export type ToWorker = LoadRequest | ScoreRequest | NextTokensRequest | NextWordsRequest | CancelRequest | ForgetRequest | ShutdownRequest;
 
 export interface ModelLoaded {
   readonly info: ModelInfo;

@@ -76,3 +76,21 @@ export function visibleToken(text: string): string {
     .replace(/ /g, '\u00B7')
     .replace(/[\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\u2060-\u2064\uFEFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * Index of the next token at or above the threshold starting at or after `offset`, or the
+ * previous one starting before it.
+ */
+export function findSurprising(scores: DocumentScores, offset: number, thresholdBits: number, direction: 1 | -1): number | undefined {
+  const threshold = -thresholdBits * Math.LN2; // logprob at or below this
+  if (direction === 1) {
+    for (let i = 0; i < scores.tokenCount; i++) {
+      if (scores.starts[i]! >= offset && scores.logprobs[i]! <= threshold && scores.starts[i]! < scores.ends[i]!) return i;
+    }
+  } else {
+    for (let i = scores.tokenCount - 1; i >= 0; i--) {
+      if (scores.starts[i]! < offset && scores.logprobs[i]! <= threshold && scores.starts[i]! < scores.ends[i]!) return i;
+    }
+  }
+  return undefined;
+}

@@ -82,21 +82,37 @@ export class WorkerClient {
     });
   }
 
-  /** Stops the worker (a later request starts a new one). Pending requests fail. */
-  async terminate(reason = 'The inference worker was stopped'): Promise<void> {
+  /**
+   * Stops the worker (a later request starts a new one); pending requests fail at once.
+   * The worker is asked to finish first and terminated only if it does not within
+   * `graceMs`: terminating it inside an ONNX Runtime run would abort the whole process.
+   */
+  async terminate(reason = 'The inference worker was stopped', graceMs = 3000): Promise<void> {
     const worker = this.worker;
     this.worker = null;
     this.failAll(reason);
-    if (worker) {
-      worker.removeAllListeners('exit');
-      await worker.terminate();
-    }
+    if (!worker) return;
+    worker.removeAllListeners('exit');
+    const exited = new Promise<boolean>((resolve) => worker.once('exit', () => resolve(true)));
+    worker.postMessage({ type: 'shutdown', id: this.nextId++ } satisfies ToWorker);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const finished = await Promise.race([exited, timedOut]);
+    clearTimeout(timer);
+    if (!finished) await worker.terminate();
   }
 
-  async dispose(): Promise<void> {
-    this.disposed = true;
-    await this.terminate('The inference worker was shut down');
+  dispose(): Promise<void> {
+    if (!this.disposal) {
+      this.disposed = true;
+      this.disposal = this.terminate('The inference worker was shut down');
+    }
+    return this.disposal;
   }
+
+  private disposal: Promise<void> | null = null;
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;

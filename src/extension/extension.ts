@@ -27,9 +27,13 @@ export interface SurprisalLensApi {
   killWorker(): Promise<void>;
 }
 
+/** Kept so `deactivate` can wait for the worker to stop cleanly. */
+let activeModel: ModelService | undefined;
+
 export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
   let settings = readSettings();
   const model = new ModelService(context.extensionPath, settings);
+  activeModel = model;
   const store = new ScoreStore(model, settings);
   const heatmap = new Heatmap(store, settings, context.workspaceState);
   const status = new StatusBar(model, store, () => heatmap.isEnabled);
@@ -175,6 +179,9 @@ export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
   };
 }
 
-export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+export async function deactivate(): Promise<void> {
+  // The rest is disposed through context.subscriptions; the worker is asked to stop first,
+  // so no ONNX run is cut off in the middle.
+  await activeModel?.shutdown();
+  activeModel = undefined;
 }

@@ -103,6 +103,11 @@ export class ModelService implements vscode.Disposable {
     this.crashEmitter.fire('The inference worker was killed');
   }
 
+  /** Stops the worker cleanly (awaited by `deactivate`). */
+  shutdown(): Promise<void> {
+    return this.client.dispose();
+  }
+
   dispose(): void {
     void this.client.dispose();
     this.stateEmitter.dispose();

@@ -1,25 +1,11 @@
 /** Jumping between surprising tokens, and the opt-in Problems-panel listing of them. */
 import * as vscode from 'vscode';
 import type { DocumentScores } from '../core/engine';
+import { findSurprising } from '../core/tokenView';
 import type { ScoreStore } from './scoreStore';
 
 /** At most this many tokens are listed as diagnostics per document. */
 const MAX_DIAGNOSTICS = 500;
-
-/** Index of the next (or previous) token at or above the threshold, from an offset. */
-export function findSurprising(scores: DocumentScores, offset: number, thresholdBits: number, direction: 1 | -1): number | undefined {
-  const threshold = -thresholdBits * Math.LN2; // logprob at or below this
-  if (direction === 1) {
-    for (let i = 0; i < scores.tokenCount; i++) {
-      if (scores.starts[i]! > offset && scores.logprobs[i]! <= threshold && scores.starts[i]! < scores.ends[i]!) return i;
-    }
-  } else {
-    for (let i = scores.tokenCount - 1; i >= 0; i--) {
-      if (scores.starts[i]! < offset && scores.logprobs[i]! <= threshold && scores.starts[i]! < scores.ends[i]!) return i;
-    }
-  }
-  return undefined;
-}
 
 export async function goToSurprising(store: ScoreStore, thresholdBits: number, direction: 1 | -1): Promise<void> {
   const editor = vscode.window.activeTextEditor;

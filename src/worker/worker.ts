@@ -118,6 +118,7 @@ async function handle(message: ToWorker): Promise<void> {
       send({ type: 'done', id: message.id });
       return;
     case 'cancel':
+    case 'shutdown':
       return; // handled on arrival
   }
 }
@@ -125,6 +126,17 @@ async function handle(message: ToWorker): Promise<void> {
 port.on('message', (message: ToWorker) => {
   if (message.type === 'cancel') {
     if (pending.has(message.id)) cancelled.add(message.id);
+    return;
+  }
+  if (message.type === 'shutdown') {
+    for (const id of pending) cancelled.add(id);
+    // After everything queued has stopped: no ONNX run is in flight once the sessions are
+    // released, and closing the port lets the thread end on its own.
+    queue = queue.then(async () => {
+      await model?.dispose().catch(() => undefined);
+      model = null;
+      port.close();
+    });
     return;
   }
   pending.add(message.id);

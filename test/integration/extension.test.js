@@ -130,8 +130,8 @@ test('commands Next/Previous Surprising Token select surprising tokens in both d
   await vscode.commands.executeCommand('surprisalLens.nextSurprising');
   await h.waitFor(() => startOf() > next, { timeout: 10_000, message: `a second Go to Next Surprising Token to move past ${first}` });
   const second = span();
-  await vscode.commands.executeCommand('surprisalLens.previousSurprising');
   const secondStart = startOf();
+  await vscode.commands.executeCommand('surprisalLens.previousSurprising');
   await h.waitFor(() => startOf() < secondStart, {
     timeout: 5_000,
     message: `Go to Previous Surprising Token to move back from the token selected at ${second} (selection stays ${span()})`,

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { bucketTokens, describeBucket, rankBucket, surprisalBin } from '../../src/core/colorBins';
 import { LanguageModel } from '../../src/core/engine';
 import { escapeMarkdown, formatPercent, hoverMarkdown } from '../../src/core/hoverText';
-import { tokenAt } from '../../src/core/tokenView';
+import { findSurprising, tokenAt } from '../../src/core/tokenView';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
 describe('hover Markdown', () => {
@@ -59,6 +59,23 @@ describe('hover Markdown', () => {
       assert.ok(scores.starts[i]! <= offset && offset < scores.ends[i]!);
     }
     assert.equal(tokenAt(scores, text.length), undefined);
+  });
+});
+
+describe('surprising-token navigation', () => {
+  it('walks forward and back through tokens above the threshold, skipping the selected one', async () => {
+    const model = await LanguageModel.load(TINY_MODEL, { threads: 1 });
+    const scores = await model.score('The quick brown fox jumps over the lazy dog, again and again.');
+    await model.dispose();
+    const threshold = 8; // bits: the random tiny model is surprised by most tokens
+    const surprising = Array.from(scores.ids.keys()).filter((i) => -scores.logprobs[i]! / Math.LN2 >= threshold && scores.starts[i]! < scores.ends[i]!);
+    assert.ok(surprising.length >= 3);
+    const [a, b] = [surprising[0]!, surprising[1]!];
+    assert.equal(findSurprising(scores, 0, threshold, 1), a);
+    assert.equal(findSurprising(scores, scores.ends[a]!, threshold, 1), b, 'Next from the end of the selected token');
+    assert.equal(findSurprising(scores, scores.starts[b]!, threshold, -1), a, 'Previous from the start of the selected token');
+    assert.equal(findSurprising(scores, scores.starts[a]!, threshold, -1), undefined);
+    assert.equal(findSurprising(scores, 0, 1000, 1), undefined);
   });
 });
 
