@@ -55,6 +55,13 @@ export interface ScoreOptions {
   readonly cancellation?: Cancellation;
   readonly onProgress?: (scoredTokens: number, totalTokens: number) => void;
   /**
+   * A character range to score first (the visible part of the editor); `onPartial` gets the
+   * scores once it is done, with the tokens not yet scored as NaN. Its arrays are the ones
+   * still being filled: copy what must be kept.
+   */
+  readonly priority?: { readonly start: number; readonly end: number };
+  readonly onPartial?: (partial: DocumentScores) => void;
+  /**
    * An earlier scoring of the same document with the same options. Tokens before the first
    * token that differs keep their scores: a causal model's prediction for them cannot
    * depend on anything after them.
@@ -195,32 +202,50 @@ export class LanguageModel {
       topIds.set(reusable.topIds.subarray(0, reused * k));
       topProbs.set(reusable.topProbs.subarray(0, reused * k));
     }
+    const columns = () => ({
+      tokenCount: n, ids: tokens.ids, starts: tokens.starts, ends: tokens.ends, logprobs, ranks, entropies, topK: k, topIds, topProbs,
+      exactOffsets: tokens.exactOffsets,
+    });
     // Windows sit on a fixed grid (starts 0, stride, 2*stride...), so a token is scored by
     // the same window whatever follows it; resume at the first window that scores the
     // first changed token.
     let start = 0;
     while (start + docPerWindow < n && start + docPerWindow <= reused) start += stride;
-    let scoredUpTo = reused; // document tokens before this index are done
+    // The windows still to run, each scoring [firstTarget, end).
+    const windows: { start: number; end: number; firstTarget: number }[] = [];
+    for (let scoredUpTo = reused; scoredUpTo < n; start += stride) {
+      const end = Math.min(start + docPerWindow, n);
+      windows.push({ start, end, firstTarget: Math.max(scoredUpTo, bos === null ? start + 1 : start) });
+      scoredUpTo = end;
+    }
+    // Windows are independent of each other, so the ones covering the priority range (what
+    // the user sees) can run first; a snapshot is reported once they are done.
+    const priority = options.priority;
+    const isPriority = (w: { end: number; firstTarget: number }) =>
+      priority !== undefined && w.firstTarget < w.end && tokens.starts[w.firstTarget]! < priority.end && tokens.ends[w.end - 1]! > priority.start;
+    const order = priority ? [...windows.filter(isPriority), ...windows.filter((w) => !isPriority(w))] : windows;
+    const priorityCount = priority ? windows.filter(isPriority).length : 0;
+
     const shift = bos === null ? 0 : 1;
     const cached = reusable ? this.windowCaches.get(reusable) : undefined;
     let keptCache: WindowCache | undefined;
-    let firstWindow = true;
     let cachedPositions = 0;
-    while (scoredUpTo < n) {
+    let scoredTokens = reused;
+    for (let w = 0; w < order.length; w++) {
       if (options.cancellation?.isCancelled) throw new CancelledError();
-      const end = Math.min(start + docPerWindow, n);
+      const { start, end, firstTarget } = order[w]!;
       const windowIds = bos === null ? Array.from(tokens.ids.subarray(start, end)) : [bos, ...tokens.ids.subarray(start, end)];
       // Document token j sits at window position (j - start) + shift and is predicted by
       // the row before it.
-      const firstTarget = Math.max(scoredUpTo, bos === null ? start + 1 : start);
       const firstRow = firstTarget - start + shift - 1;
       // Typing in the same window again: the keys/values of the unchanged positions before
       // the first target are taken from the cache instead of being recomputed.
       const pastLength = cached && cached.start === start ? Math.min(commonLength(cached.ids, windowIds), firstRow) : 0;
       const past = pastLength > 0 ? sliceCache(cached!.cache, pastLength) : null;
       cachedPositions += pastLength;
-      const isLast = end === n;
-      const keep = this.graph.hasCache && (reusable ? firstWindow : isLast);
+      // Kept: the window of the first change when re-scoring, else the last window (typing
+      // usually happens at the end of a new document).
+      const keep = this.graph.hasCache && order[w] === (reusable ? windows[0] : windows[windows.length - 1]);
       const { logits, logitsWidth, cache } = await this.graph.forward(windowIds.slice(pastLength), past, keep);
       if (keep && cache) keptCache = { start, ids: windowIds, cache };
       const targetRow = (j: number) => j - start + shift - 1 - pastLength;
@@ -243,32 +268,15 @@ export class LanguageModel {
           entropies[j] = stats.entropyBits;
         }
       }
-      scoredUpTo = end;
-      firstWindow = false;
-      options.onProgress?.(scoredUpTo, n);
-      if (isLast) break;
-      start += stride;
+      scoredTokens += end - firstTarget;
+      options.onProgress?.(scoredTokens, n);
+      if (w + 1 === priorityCount && priorityCount < order.length) {
+        options.onPartial?.({ ...columns(), summary: summarise(logprobs, text), reusedTokens: reused, cachedPositions, windowSize: window, stride });
+      }
     }
     // Nothing changed at all: the old cache still describes this text.
     keptCache ??= cached;
-    const result: DocumentScores = {
-      tokenCount: n,
-      ids: tokens.ids,
-      starts: tokens.starts,
-      ends: tokens.ends,
-      logprobs,
-      ranks,
-      entropies,
-      topK: k,
-      topIds,
-      topProbs,
-      exactOffsets: tokens.exactOffsets,
-      summary: summarise(logprobs, text),
-      reusedTokens: reused,
-      cachedPositions,
-      windowSize: window,
-      stride,
-    };
+    const result: DocumentScores = { ...columns(), summary: summarise(logprobs, text), reusedTokens: reused, cachedPositions, windowSize: window, stride };
     if (keptCache) this.windowCaches.set(result, keptCache);
     return result;
   }

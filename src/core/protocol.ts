@@ -34,6 +34,8 @@ export interface ScoreRequest {
   readonly version: number;
   readonly text: string;
   readonly settings: ScoreSettings;
+  /** Characters to score first (the visible part), reported early as a 'partial' message. */
+  readonly priority?: { readonly start: number; readonly end: number };
 }
 
 export interface NextTokensRequest {
@@ -122,13 +124,20 @@ export interface ProgressMessage {
   readonly totalTokens: number;
 }
 
+/** Scores of the priority range, before the rest of the document is done. */
+export interface PartialMessage {
+  readonly type: 'partial';
+  readonly id: number;
+  readonly result: ScoredDocument;
+}
+
 export interface ErrorMessage {
   readonly type: 'error';
   readonly id: number;
   readonly error: WorkerErrorInfo;
 }
 
-export type FromWorker = Reply | ProgressMessage | ErrorMessage;
+export type FromWorker = Reply | ProgressMessage | PartialMessage | ErrorMessage;
 
 /** The result type each request is answered with. */
 export interface ResultOf {

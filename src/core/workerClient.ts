@@ -4,7 +4,7 @@
  * tested directly.
  */
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, ResultOf, ToWorker, WorkerErrorInfo } from './protocol';
+import type { FromWorker, ResultOf, ScoredDocument, ToWorker, WorkerErrorInfo } from './protocol';
 
 /** Structurally compatible with `vscode.CancellationToken`. */
 export interface CancellationSignal {
@@ -28,6 +28,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   onProgress?: (scored: number, total: number) => void;
+  onPartial?: (partial: ScoredDocument) => void;
 }
 
 export interface WorkerClientOptions {
@@ -59,6 +60,7 @@ export class WorkerClient {
     message: RequestOf<T>,
     signal?: CancellationSignal,
     onProgress?: (scored: number, total: number) => void,
+    onPartial?: (partial: ScoredDocument) => void,
   ): Promise<ResultOf[T]> {
     if (this.disposed) return Promise.reject(new WorkerRequestError({ code: 'internal', message: 'The inference worker was shut down' }));
     if (signal?.isCancellationRequested) return Promise.reject(new WorkerRequestError({ code: 'cancelled', message: 'Cancelled' }));
@@ -77,6 +79,7 @@ export class WorkerClient {
           reject(error);
         },
         onProgress,
+        onPartial,
       });
       worker.postMessage({ ...message, id } as ToWorker);
     });
@@ -144,6 +147,10 @@ export class WorkerClient {
     if (!pending) return;
     if (message.type === 'progress') {
       pending.onProgress?.(message.scoredTokens, message.totalTokens);
+      return;
+    }
+    if (message.type === 'partial') {
+      pending.onPartial?.(message.result);
       return;
     }
     this.pending.delete(message.id);

@@ -128,6 +128,11 @@ export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
     }),
     vscode.window.onDidChangeVisibleTextEditors(() => scoreVisible()),
     vscode.window.onDidChangeTextEditorVisibleRanges((event) => heatmap.refresh(event.textEditor)),
+    store.onDidScorePartially((entry) => {
+      for (const editor of vscode.window.visibleTextEditors) {
+        if (editor.document.uri.toString() === entry.uri.toString()) heatmap.refresh(editor);
+      }
+    }),
     store.onDidUpdate((entry) => {
       for (const editor of vscode.window.visibleTextEditors) {
         if (editor.document.uri.toString() === entry.uri.toString()) heatmap.refresh(editor);

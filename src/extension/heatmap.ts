@@ -102,7 +102,7 @@ export class Heatmap implements vscode.Disposable {
     }
     // Scores for an older version are never drawn; until the new ones arrive, the existing
     // decorations stay where VS Code moved them with the edit.
-    const entry = this.store.current(editor.document);
+    const entry = this.store.current(editor.document) ?? this.store.partial(editor.document);
     if (!entry) return;
     const scores = entry.scores;
     const document = editor.document;
@@ -116,7 +116,8 @@ export class Heatmap implements vscode.Disposable {
       clearTimeout(this.pendingRest);
       const version = document.version;
       this.pendingRest = setTimeout(() => {
-        if (this.enabled && document.version === version && this.store.current(document)?.scores === scores) this.apply(editor, scores, null);
+        const latest = this.store.current(document) ?? this.store.partial(document);
+        if (this.enabled && document.version === version && latest?.scores === scores) this.apply(editor, scores, null);
       }, 0);
     }
   }

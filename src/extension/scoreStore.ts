@@ -40,6 +40,10 @@ export class ScoreStore implements vscode.Disposable {
   private readonly updated = new vscode.EventEmitter<ScoreEntry>();
   private readonly failed = new vscode.EventEmitter<{ uri: vscode.Uri; error: Error }>();
   private readonly progress = new vscode.EventEmitter<ScoringProgress>();
+  private readonly partials = new Map<string, ScoreEntry>();
+  private readonly partialEmitter = new vscode.EventEmitter<ScoreEntry>();
+  /** The visible part of a long document was scored; the rest is coming. */
+  readonly onDidScorePartially = this.partialEmitter.event;
   readonly onDidUpdate = this.updated.event;
   readonly onDidFail = this.failed.event;
   readonly onDidProgress = this.progress.event;
@@ -65,6 +69,15 @@ export class ScoreStore implements vscode.Disposable {
   /** Scores for exactly this version of the document, if computed. */
   current(document: vscode.TextDocument): ScoreEntry | undefined {
     const entry = this.entries.get(document.uri.toString());
+    return entry && entry.version === document.version ? entry : undefined;
+  }
+
+  /**
+   * Scores of the visible part of this version while the rest is still being scored
+   * (tokens not scored yet are NaN); undefined once complete scores exist.
+   */
+  partial(document: vscode.TextDocument): ScoreEntry | undefined {
+    const entry = this.partials.get(document.uri.toString());
     return entry && entry.version === document.version ? entry : undefined;
   }
 
@@ -121,6 +134,7 @@ export class ScoreStore implements vscode.Disposable {
     this.jobs.get(key)?.cancellation.cancel();
     this.jobs.delete(key);
     this.entries.delete(key);
+    this.partials.delete(key);
     if (this.model.client.running) void this.model.client.request<'forget'>({ type: 'forget', documentKey: key }).catch(() => undefined);
   }
 
@@ -130,6 +144,7 @@ export class ScoreStore implements vscode.Disposable {
     this.jobs.clear();
     this.timers.clear();
     this.entries.clear();
+    this.partials.clear();
   }
 
   dispose(): void {
@@ -137,6 +152,7 @@ export class ScoreStore implements vscode.Disposable {
     this.updated.dispose();
     this.failed.dispose();
     this.progress.dispose();
+    this.partialEmitter.dispose();
   }
 
   private startJob(document: vscode.TextDocument): Job {
@@ -149,10 +165,17 @@ export class ScoreStore implements vscode.Disposable {
       await this.model.ensureLoaded();
       if (cancellation.token.isCancellationRequested) throw new WorkerRequestError({ code: 'cancelled', message: 'Cancelled' });
       const { topK, windowSize, stride } = this.settings;
+      const priority = text.length >= PRIORITY_MIN_CHARS ? visibleRange(document) : undefined;
       const result: ScoredDocument = await this.model.client.request<'score'>(
-        { type: 'score', documentKey: key, version, text, settings: { topK, windowSize, stride } },
+        { type: 'score', documentKey: key, version, text, settings: { topK, windowSize, stride }, ...(priority ? { priority } : {}) },
         cancellation.token,
         (scored, total) => this.progress.fire({ uri: document.uri, scored, total }),
+        (partial) => {
+          if (cancellation.token.isCancellationRequested) return;
+          const entry = { uri: document.uri, version, scores: partial.scores, reusedTokens: partial.reusedTokens, elapsedMs: partial.elapsedMs };
+          this.partials.set(key, entry);
+          this.partialEmitter.fire(entry);
+        },
       );
       return { uri: document.uri, version, scores: result.scores, reusedTokens: result.reusedTokens, elapsedMs: result.elapsedMs };
     })();
@@ -161,6 +184,7 @@ export class ScoreStore implements vscode.Disposable {
     promise.then(
       (entry) => {
         const previous = this.entries.get(key);
+        if (this.partials.get(key)?.version === entry.version) this.partials.delete(key);
         if (!previous || previous.version <= entry.version) {
           this.entries.set(key, entry);
           this.updated.fire(entry);
@@ -181,6 +205,20 @@ export class ScoreStore implements vscode.Disposable {
     if (timer) clearTimeout(timer);
     this.timers.delete(key);
   }
+}
+
+/** Documents at least this long score the visible part first. */
+const PRIORITY_MIN_CHARS = 20_000;
+/** Lines around the visible ones that count as visible. */
+const PRIORITY_MARGIN_LINES = 50;
+
+/** The character range shown in the editors of this document, with a margin. */
+function visibleRange(document: vscode.TextDocument): { start: number; end: number } | undefined {
+  const ranges = vscode.window.visibleTextEditors.filter((e) => e.document === document).flatMap((e) => e.visibleRanges);
+  if (ranges.length === 0) return undefined;
+  const first = Math.max(0, Math.min(...ranges.map((r) => r.start.line)) - PRIORITY_MARGIN_LINES);
+  const last = Math.min(document.lineCount - 1, Math.max(...ranges.map((r) => r.end.line)) + PRIORITY_MARGIN_LINES);
+  return { start: document.offsetAt(new vscode.Position(first, 0)), end: document.offsetAt(document.lineAt(last).range.end) };
 }
 
 /** The promise, rejected early if the caller's token is cancelled (the job itself goes on). */

@@ -83,6 +83,12 @@ async function handle(message: ToWorker): Promise<void> {
         previous: lastScores.get(message.documentKey),
         cancellation: { get isCancelled() { return cancelled.has(message.id); } },
         onProgress: (scoredTokens, totalTokens) => send({ type: 'progress', id: message.id, scoredTokens, totalTokens }),
+        ...(message.priority ? { priority: message.priority } : {}),
+        onPartial: (partial) => {
+          const copy = copyColumns(partial);
+          const result = { documentKey: message.documentKey, version: message.version, scores: copy, reusedTokens: partial.reusedTokens, elapsedMs: performance.now() - started };
+          send({ type: 'partial', id: message.id, result }, columnBuffers(copy));
+        },
       });
       lastScores.delete(message.documentKey);
       lastScores.set(message.documentKey, scores);

@@ -160,6 +160,34 @@ describe('engine on the tiny test model', () => {
     }
   });
 
+  it('scores a priority range first, reports it, and ends with the same scores', async () => {
+    const text = reference.cases.find((x) => x.windowed)!.text.repeat(3);
+    const plain = await model.score(text, { windowSize: 64, stride: 32 });
+    const middle = Math.floor(text.length / 2);
+    const priority = { start: middle, end: middle + 40 };
+    let partial: { logprobs: Float64Array; starts: Int32Array; ends: Int32Array } | undefined;
+    const scored = await model.score(text, {
+      windowSize: 64,
+      stride: 32,
+      priority,
+      onPartial: (p) => {
+        partial = { logprobs: p.logprobs.slice(), starts: p.starts, ends: p.ends };
+      },
+    });
+    assert.ok(maxAbsDiff(scored.logprobs, plain.logprobs) < 1e-6, 'order of windows does not change scores');
+    assert.ok(partial, 'a partial result was reported');
+    let inRange = 0;
+    let outside = 0;
+    for (let i = 0; i < plain.tokenCount; i++) {
+      const visible = partial.starts[i]! < priority.end && partial.ends[i]! > priority.start;
+      if (visible) {
+        inRange++;
+        assert.ok(Math.abs(partial.logprobs[i]! - plain.logprobs[i]!) < 1e-6, `visible token ${i} scored in the partial result`);
+      } else if (Number.isNaN(partial.logprobs[i]!)) outside++;
+    }
+    assert.ok(inRange > 0 && outside > plain.tokenCount / 2, 'the partial result holds the visible part, not the rest');
+  });
+
   it('predicts the next token after a context', async () => {
     const next = await model.predictNext('def f(x):', 5);
     assert.equal(next.candidates.length, 5);

@@ -30,6 +30,19 @@ describe('inference worker client', () => {
     assert.ok(second.reusedTokens > 0 && second.reusedTokens < second.scores.tokenCount);
   });
 
+  it('sends the priority range\'s scores before the whole document', async () => {
+    const text = 'A line of text that the tiny model scores.\n'.repeat(60);
+    const partials: number[] = [];
+    const done = await client.request<'score'>(
+      { type: 'score', documentKey: 'priority', version: 1, text, settings: { ...settings, windowSize: 32, stride: 16 }, priority: { start: 1000, end: 1100 } },
+      undefined,
+      undefined,
+      (partial) => partials.push(Array.from(partial.scores.logprobs).filter((lp) => !Number.isNaN(lp)).length),
+    );
+    assert.equal(partials.length, 1);
+    assert.ok(partials[0]! > 0 && partials[0]! < done.scores.summary.scoredTokens, `partial ${partials[0]} of ${done.scores.summary.scoredTokens}`);
+  });
+
   it('reports a broken model folder as a typed error', async () => {
     await assert.rejects(client.request<'load'>({ type: 'load', settings: { modelPath: '/nonexistent', threads: 1, maxWindow: 1024 } }), (error: unknown) => {
       assert.ok(error instanceof WorkerRequestError);
