@@ -131,11 +131,36 @@ function grid(n: number, W: number): [number, number, number][] {
     }
     return o;
   };
+  // Batching alone, with today's graph: equal-length full windows `batch` at a time, JS rows.
+  const jsBatch = (batch: number, row: typeof analyseRow) => async (ids: Int32Array): Promise<Out> => {
+    const o = newOut(ids.length);
+    const g = grid(ids.length, W);
+    for (let i = 0; i < g.length; ) {
+      const len = g[i]![1] - g[i]![0];
+      let j = i + 1;
+      while (j < g.length && j - i < batch && g[j]![1] - g[j]![0] === len && i > 0) j++;
+      const group = g.slice(i, j);
+      const r = await base.run(feeds(cfg, group.map(([s, e]) => [0, ...ids.subarray(s, e)])), ['logits']);
+      const logits = r.logits!.data as Float32Array;
+      const T = len + 1;
+      group.forEach(([s, end, first], b) => {
+        for (let q = first; q < end; q++) {
+          const st = row(logits, (b * T + q - s) * V, V, ids[q]!, V, o.topIds, o.topProbs, q * K, K);
+          o.logprobs[q] = st.logprob; o.ranks[q] = st.rank; o.entropies[q] = st.entropyBits;
+        }
+      });
+      i = j;
+    }
+    return o;
+  };
   const variants: [string, (ids: Int32Array) => Promise<Out>][] = [
     ['engine', async (ids) => { void ids; throw new Error('unused'); }],
+    ['engineLoop', jsLoop(analyseRow)],
     ['fastRow', jsLoop(analyseRowFast)],
     ['pipelined', pipelined(analyseRow)],
     ['fastRow+pipe', pipelined(analyseRowFast)],
+    ['batch4', jsBatch(4, analyseRow)],
+    ['fastRow+b4', jsBatch(4, analyseRowFast)],
     ['postGraph', postGraph],
     ['fused', fusedRun(1)],
     ['fusedBatch4', fusedRun(4)],
