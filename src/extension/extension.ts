@@ -25,6 +25,10 @@ export interface SurprisalLensApi {
   lastScoredVersion(uri: vscode.Uri): number | undefined;
   /** Kills the inference worker, to test recovery. */
   killWorker(): Promise<void>;
+  /** The longest single heatmap decoration step so far, in ms (what it blocked the host for). */
+  heatmapLongestStepMs(): number;
+  /** The model's state: idle, loading, ready, or error with the reason. */
+  modelState(): { kind: string; message?: string; name?: string };
 }
 
 /** Kept so `deactivate` can wait for the worker to stop cleanly. */
@@ -181,6 +185,13 @@ export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
     whenIdle: (uri) => store.whenIdle(uri),
     lastScoredVersion: (uri) => store.latest(uri)?.version,
     killWorker: () => model.killWorker(),
+    heatmapLongestStepMs: () => heatmap.longestStepMs,
+    modelState: () => {
+      const state = model.state;
+      if (state.kind === 'error') return { kind: state.kind, message: state.message };
+      if (state.kind === 'ready') return { kind: state.kind, name: state.info.name };
+      return { kind: state.kind };
+    },
   };
 }
 

@@ -1,7 +1,9 @@
 /**
- * The surprisal heatmap: one decoration type per colour bucket, created once and reused;
- * every update sets every type (empty ones with []) so stale ranges always clear. Visible
- * lines are decorated first, the rest of the document right after.
+ * The surprisal heatmap. Decoration types are created once per colour bucket and per shard
+ * of SHARD_TOKENS consecutive tokens, and reused; every update sets every type it used
+ * (empty ones with []) so stale ranges always clear. Sharding keeps each step small: the
+ * shards around the visible lines are drawn first, then the others one per event-loop
+ * turn, so a large document never blocks the extension host for long.
  */
 import * as vscode from 'vscode';
 import { bucketTokens, RANK_BUCKETS, SURPRISAL_BINS, type ColorScheme } from '../core/colorBins';
@@ -27,17 +29,28 @@ const PALETTES: Record<string, { surprisal: string[]; rank: string[] } | undefin
     rank: ['#80808015', '#80808045', '#80808075', '#808080b0'],
   },
 };
-/** Lines above and below the visible ranges decorated in the first pass. */
+/** Lines above and below the visible ranges decorated first. */
 const VISIBLE_MARGIN_LINES = 50;
+/** Tokens per shard: about 5 ms of work per step on a slow machine. */
+const SHARD_TOKENS = 2000;
+
+interface EditorState {
+  /** Ranges currently set, per shard. */
+  counts: number[];
+  /** Bumped on every redraw; a pending step of an older redraw stops. */
+  generation: number;
+  timer?: NodeJS.Timeout;
+}
 
 export class Heatmap implements vscode.Disposable {
   private enabled: boolean;
-  private surprisalTypes: vscode.TextEditorDecorationType[] = [];
-  private rankTypes: vscode.TextEditorDecorationType[] = [];
-  private readonly rangeCounts = new WeakMap<vscode.TextEditor, number>();
+  /** types[mode][shard][bucket], created on first use. */
+  private types: { surprisal: vscode.TextEditorDecorationType[][]; rank: vscode.TextEditorDecorationType[][] } = { surprisal: [], rank: [] };
+  private readonly editors = new WeakMap<vscode.TextEditor, EditorState>();
   private readonly changed = new vscode.EventEmitter<boolean>();
   readonly onDidChangeEnabled = this.changed.event;
-  private pendingRest: NodeJS.Timeout | undefined;
+  /** The longest single decoration step so far (ms): what the host was blocked by it. */
+  longestStepMs = 0;
 
   constructor(
     private readonly store: ScoreStore,
@@ -45,22 +58,6 @@ export class Heatmap implements vscode.Disposable {
     private readonly memento: vscode.Memento,
   ) {
     this.enabled = memento.get<boolean>(STATE_KEY, false);
-    this.createTypes();
-  }
-
-  /** One decoration type per bucket, for the palette in the settings. */
-  private createTypes(): void {
-    const make = (color: string | vscode.ThemeColor) => vscode.window.createTextEditorDecorationType({
-      backgroundColor: color,
-      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-    });
-    const palette = PALETTES[this.settings.palette];
-    this.surprisalTypes = Array.from({ length: SURPRISAL_BINS }, (_, i) => make(palette?.surprisal[i] ?? new vscode.ThemeColor(`surprisalLens.surprisal${i}`)));
-    this.rankTypes = RANK_COLOR_NAMES.slice(0, RANK_BUCKETS).map((name, i) => make(palette?.rank[i] ?? new vscode.ThemeColor(`surprisalLens.rank.${name}`)));
-  }
-
-  private disposeTypes(): void {
-    for (const type of [...this.surprisalTypes, ...this.rankTypes]) type.dispose();
   }
 
   get isEnabled(): boolean {
@@ -69,7 +66,8 @@ export class Heatmap implements vscode.Disposable {
 
   /** Ranges currently decorated in the editor (0 when the heatmap is off). */
   rangeCount(editor: vscode.TextEditor): number {
-    return this.enabled ? this.rangeCounts.get(editor) ?? 0 : 0;
+    if (!this.enabled) return 0;
+    return (this.editors.get(editor)?.counts ?? []).reduce((a, b) => a + b, 0);
   }
 
   async setEnabled(enabled: boolean): Promise<void> {
@@ -85,7 +83,7 @@ export class Heatmap implements vscode.Disposable {
     if (paletteChanged) {
       // Disposing a decoration type removes its decorations from every editor.
       this.disposeTypes();
-      this.createTypes();
+      for (const editor of vscode.window.visibleTextEditors) this.editors.delete(editor);
     }
     this.refreshAll();
   }
@@ -105,37 +103,45 @@ export class Heatmap implements vscode.Disposable {
     const entry = this.store.current(editor.document) ?? this.store.partial(editor.document);
     if (!entry) return;
     const scores = entry.scores;
-    const document = editor.document;
-    const visible = editor.visibleRanges.map((r) => new vscode.Range(
-      Math.max(0, r.start.line - VISIBLE_MARGIN_LINES), 0,
-      Math.min(document.lineCount - 1, r.end.line + VISIBLE_MARGIN_LINES), Number.MAX_SAFE_INTEGER,
-    ));
-    const first = visible.length > 0 ? tokenRange(scores, document, visible) : null;
-    this.apply(editor, scores, first);
-    if (first && (first[0] > 0 || first[1] < scores.tokenCount)) {
-      clearTimeout(this.pendingRest);
-      const version = document.version;
-      this.pendingRest = setTimeout(() => {
-        const latest = this.store.current(document) ?? this.store.partial(document);
-        if (this.enabled && document.version === version && latest?.scores === scores) this.apply(editor, scores, null);
-      }, 0);
-    }
+    const state = this.stateOf(editor);
+    clearTimeout(state.timer);
+    const generation = ++state.generation;
+    const shardCount = Math.ceil(scores.tokenCount / SHARD_TOKENS);
+    const visible = visibleShards(editor, scores);
+    const order = [...visible, ...Array.from({ length: shardCount }, (_, i) => i).filter((i) => !visible.includes(i))];
+    // Shards beyond the document's end (it got shorter) are cleared first.
+    for (let shard = shardCount; shard < state.counts.length; shard++) this.drawShard(editor, state, scores, shard, true);
+    state.counts.length = Math.min(state.counts.length, shardCount);
+    const version = editor.document.version;
+    const step = (position: number) => {
+      if (state.generation !== generation || editor.document.version !== version) return;
+      // The visible shards go in one go, the others one per turn of the event loop.
+      const batch = position === 0 ? Math.max(1, visible.length) : 1;
+      for (let i = position; i < Math.min(order.length, position + batch); i++) this.drawShard(editor, state, scores, order[i]!, false);
+      if (position + batch < order.length) state.timer = setTimeout(() => step(position + batch), 0);
+    };
+    step(0);
   }
 
   clear(editor: vscode.TextEditor): void {
-    for (const type of [...this.surprisalTypes, ...this.rankTypes]) editor.setDecorations(type, []);
-    this.rangeCounts.set(editor, 0);
-  }
-
-  dispose(): void {
-    clearTimeout(this.pendingRest);
-    this.disposeTypes();
-    this.changed.dispose();
+    const state = this.editors.get(editor);
+    if (!state) return;
+    clearTimeout(state.timer);
+    state.generation++;
+    for (let shard = 0; shard < state.counts.length; shard++) {
+      for (const mode of ['surprisal', 'rank'] as const) for (const type of this.types[mode][shard] ?? []) editor.setDecorations(type, []);
+    }
+    state.counts = [];
   }
 
   /** The colour scheme in use, or null when the heatmap is off. */
   activeScheme(): ColorScheme | null {
     return this.enabled ? this.scheme() : null;
+  }
+
+  dispose(): void {
+    this.disposeTypes();
+    this.changed.dispose();
   }
 
   private scheme(): ColorScheme {
@@ -144,36 +150,77 @@ export class Heatmap implements vscode.Disposable {
       : { mode: 'surprisal', maxBits: this.settings.maxSurprisalBits };
   }
 
-  private apply(editor: vscode.TextEditor, scores: DocumentScores, tokens: [number, number] | null): void {
+  private stateOf(editor: vscode.TextEditor): EditorState {
+    let state = this.editors.get(editor);
+    if (!state) {
+      state = { counts: [], generation: 0 };
+      this.editors.set(editor, state);
+    }
+    return state;
+  }
+
+  /** The decoration types of one shard, created on first use. */
+  private shardTypes(mode: 'surprisal' | 'rank', shard: number): vscode.TextEditorDecorationType[] {
+    const existing = this.types[mode][shard];
+    if (existing) return existing;
+    const palette = PALETTES[this.settings.palette];
+    const make = (color: string | vscode.ThemeColor) => vscode.window.createTextEditorDecorationType({
+      backgroundColor: color,
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+    });
+    const created = mode === 'surprisal'
+      ? Array.from({ length: SURPRISAL_BINS }, (_, i) => make(palette?.surprisal[i] ?? new vscode.ThemeColor(`surprisalLens.surprisal${i}`)))
+      : RANK_COLOR_NAMES.slice(0, RANK_BUCKETS).map((name, i) => make(palette?.rank[i] ?? new vscode.ThemeColor(`surprisalLens.rank.${name}`)));
+    this.types[mode][shard] = created;
+    return created;
+  }
+
+  private disposeTypes(): void {
+    for (const mode of ['surprisal', 'rank'] as const) for (const shard of this.types[mode]) for (const type of shard ?? []) type.dispose();
+    this.types = { surprisal: [], rank: [] };
+  }
+
+  /** Sets every type of one shard: the active mode's buckets, and [] for the other mode. */
+  private drawShard(editor: vscode.TextEditor, state: EditorState, scores: DocumentScores, shard: number, empty: boolean): void {
+    const started = performance.now();
     const scheme = this.scheme();
-    const buckets = bucketTokens(scores, scheme, tokens?.[0] ?? 0, tokens?.[1] ?? scores.tokenCount);
-    const active = scheme.mode === 'rank' ? this.rankTypes : this.surprisalTypes;
-    const inactive = scheme.mode === 'rank' ? this.surprisalTypes : this.rankTypes;
+    const first = shard * SHARD_TOKENS;
+    const buckets = empty ? [] : bucketTokens(scores, scheme, first, first + SHARD_TOKENS);
     const document = editor.document;
     let count = 0;
-    active.forEach((type, bucket) => {
-      const ranges = buckets[bucket]!.map((i) => new vscode.Range(document.positionAt(scores.starts[i]!), document.positionAt(scores.ends[i]!)));
+    this.shardTypes(scheme.mode, shard).forEach((type, bucket) => {
+      const ranges = (buckets[bucket] ?? []).map((i) => new vscode.Range(document.positionAt(scores.starts[i]!), document.positionAt(scores.ends[i]!)));
       count += ranges.length;
       editor.setDecorations(type, ranges);
     });
-    for (const type of inactive) editor.setDecorations(type, []);
-    this.rangeCounts.set(editor, count);
+    const other = scheme.mode === 'rank' ? 'surprisal' : 'rank';
+    for (const type of this.types[other][shard] ?? []) editor.setDecorations(type, []);
+    state.counts[shard] = count;
+    this.longestStepMs = Math.max(this.longestStepMs, performance.now() - started);
   }
 }
 
-/** The tokens overlapping the given line ranges (one span from the first to the last). */
-function tokenRange(scores: DocumentScores, document: vscode.TextDocument, ranges: vscode.Range[]): [number, number] {
-  const startOffset = Math.min(...ranges.map((r) => document.offsetAt(r.start)));
-  const endOffset = Math.max(...ranges.map((r) => document.offsetAt(document.validateRange(r).end)));
-  const lowerBound = (offset: number) => {
-    let lo = 0;
-    let hi = scores.tokenCount;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (scores.ends[mid]! <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  return [lowerBound(startOffset), Math.min(scores.tokenCount, lowerBound(endOffset) + 1)];
+/** Shards holding the tokens of the visible lines (plus a margin), in order. */
+function visibleShards(editor: vscode.TextEditor, scores: DocumentScores): number[] {
+  const document = editor.document;
+  const shards = new Set<number>();
+  for (const r of editor.visibleRanges) {
+    const start = document.offsetAt(new vscode.Position(Math.max(0, r.start.line - VISIBLE_MARGIN_LINES), 0));
+    const end = document.offsetAt(document.lineAt(Math.min(document.lineCount - 1, r.end.line + VISIBLE_MARGIN_LINES)).range.end);
+    const [from, to] = [tokenIndexAt(scores, start), tokenIndexAt(scores, end)];
+    for (let s = Math.floor(from / SHARD_TOKENS); s <= Math.floor(to / SHARD_TOKENS); s++) shards.add(s);
+  }
+  return [...shards].filter((s) => s * SHARD_TOKENS < scores.tokenCount).sort((a, b) => a - b);
+}
+
+/** Index of the first token ending after `offset` (binary search). */
+function tokenIndexAt(scores: DocumentScores, offset: number): number {
+  let lo = 0;
+  let hi = scores.tokenCount;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (scores.ends[mid]! <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return Math.min(lo, Math.max(0, scores.tokenCount - 1));
 }
