@@ -145,7 +145,7 @@ interface Results {
   load: string;
   model: { path: string; arch: Arch; matmulParams: number; window: number; stride: number; trained: string };
   full: FullRow[];
-  edit?: { tokens: number; fullMs: number; editMs: number; speedup: number; reused: number; windowsFull: number; windowsEdit: number };
+  edit?: { tokens: number; fullMs: number; editMs: number; speedup: number; reused: number; windowsFull: number; windowsEdit: number; cachedPositions: number };
   cold?: { firstScoresMs: number; loadMs: number; scoreMs: number; tokens: number; runs: number };
   hover?: { p50: number; p95: number; samples: number; tokens: number };
   next?: { p50: number; p95: number; workerP50: number; workerP95: number; samples: number; wordsP50: number; wordsP95: number };
@@ -204,12 +204,14 @@ async function editRescore(lm: LanguageModel, text: BenchText, res: Results): Pr
   const editTimes: number[] = [];
   let previous = await lm.score(variant(0), { topK: K });
   let reused = 0;
+  let cachedPositions = 0;
   for (let rep = 0; rep < REPS; rep++) {
     const next = variant(rep + 1);
     let t0 = now();
     const inc = await lm.score(next, { topK: K, previous });
     editTimes.push(now() - t0);
     reused = inc.reusedTokens;
+    cachedPositions = (inc as { cachedPositions?: number }).cachedPositions ?? 0;
     t0 = now();
     await lm.score(next, { topK: K });
     fullTimes.push(now() - t0);
@@ -224,8 +226,8 @@ async function editRescore(lm: LanguageModel, text: BenchText, res: Results): Pr
   const per = previous.windowSize - (lm.info.bosTokenId !== null ? 1 : 0);
   while (start + per < n && start + per <= reused) start += previous.stride;
   const windowsEdit = lengths.length - start / previous.stride;
-  res.edit = { tokens: n, fullMs, editMs, speedup: fullMs / editMs, reused, windowsFull: lengths.length, windowsEdit };
-  log(`  edit at token ${Math.floor(0.9 * n)} of ${n}: full ${fmt(fullMs)} ms, incremental ${fmt(editMs)} ms (x${fmt(fullMs / editMs, 1)}), ${reused} tokens reused, windows ${windowsEdit}/${lengths.length}`);
+  res.edit = { tokens: n, fullMs, editMs, speedup: fullMs / editMs, reused, windowsFull: lengths.length, windowsEdit, cachedPositions };
+  log(`  edit at token ${Math.floor(0.9 * n)} of ${n}: full ${fmt(fullMs)} ms, incremental ${fmt(editMs)} ms (x${fmt(fullMs / editMs, 1)}), ${reused} tokens reused, windows ${windowsEdit}/${lengths.length}, ${cachedPositions} window positions from the key/value cache`);
 }
 
 function buildChild(): string {
@@ -372,7 +374,7 @@ function verdicts(res: Results): string[] {
   }
   if (res.edit) {
     const s = res.edit.speedup;
-    out.push(`Edit re-score >= x${TARGETS.edit} faster: ${s >= TARGETS.edit ? 'MET' : 'NOT MET'} (x${fmt(s, 1)}${s < TARGETS.edit ? `, short by ${fmt(100 * (1 - s / TARGETS.edit))}%` : ''}; it re-runs ${res.edit.windowsEdit} of ${res.edit.windowsFull} windows).`);
+    out.push(`Edit re-score >= x${TARGETS.edit} faster: ${s >= TARGETS.edit ? 'MET' : 'NOT MET'} (x${fmt(s, 1)}${s < TARGETS.edit ? `, short by ${fmt(100 * (1 - s / TARGETS.edit))}%` : ''}; it re-runs ${res.edit.windowsEdit} of ${res.edit.windowsFull} windows, ${res.edit.cachedPositions} positions of them from the key/value cache of the previous edit).`);
   }
   if (res.cold) out.push(`Cold start <= ${fmt(TARGETS.coldMs)} ms: ${res.cold.firstScoresMs <= TARGETS.coldMs ? 'MET' : 'NOT MET'} (${fmt(res.cold.firstScoresMs)} ms${res.cold.firstScoresMs > TARGETS.coldMs ? `, over by ${fmt(res.cold.firstScoresMs - TARGETS.coldMs)} ms` : ''}; decoration not included).`);
   if (res.hover) out.push(`Hover p95 <= ${TARGETS.hoverMs} ms: ${res.hover.p95 <= TARGETS.hoverMs ? 'MET' : 'NOT MET'} (${fmt(res.hover.p95 * 1000)} us host-side).`);

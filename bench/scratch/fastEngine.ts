@@ -107,7 +107,7 @@ export class FastScorer {
     }
     return {
       tokenCount: n, ids, starts: tokens.starts, ends: tokens.ends, logprobs, ranks, entropies, topK: k, topIds, topProbs,
-      exactOffsets: tokens.exactOffsets, summary: summarise(logprobs, text), reusedTokens: reused, windowSize: window, stride,
+      exactOffsets: tokens.exactOffsets, summary: summarise(logprobs, text), reusedTokens: reused, cachedPositions: 0, windowSize: window, stride,
     };
   }
 

@@ -1,31 +1,46 @@
-// Where does full scoring spend its time: the ONNX run or the JS post-processing (analyseRow)?
+/**
+ * Where full scoring spends its time in today's engine: the model graph's forward pass
+ * (ONNX run + logits copied out), the statistics (the ScoreHead graph when the engine
+ * found media/score-head.onnx, else JavaScript analyseRow), and everything else.
+ * Wraps the engine's private graph/head objects with timers (scratch only).
+ * Usage: node --import tsx bench/scratch/split.ts [model] [tokens]
+ */
 import { LanguageModel } from '../../src/core/engine';
 import { analyseRow } from '../../src/core/distribution';
 import { benchTexts } from '../texts';
+import { median } from './graphRun';
+
 const M = process.argv[2] ?? 'models/default';
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const N = Number(process.argv[3] ?? 2000);
 (async () => {
   const lm = await LanguageModel.load(M, { threads: 2 });
-  const graph = (lm as any).graph;
-  const [text] = benchTexts(lm.tokenizer, [2000]);
-  const ids = lm.tokenize(text!.text).ids;
-  const win = lm.info.windowSize; const stride = win / 2; const k = 10; const V = lm.info.vocabSize;
-  const topIds = new Int32Array(k), topProbs = new Float32Array(k);
-  const fw: number[] = [], an: number[] = [], tot: number[] = [];
-  for (let rep = 0; rep < 5; rep++) {
-    let f = 0, a = 0; const t0 = performance.now();
-    for (let start = 0; ; start += stride) {
-      const end = Math.min(start + win - 1, ids.length);
-      const seq = [0, ...ids.subarray(start, end)];
-      let t = performance.now();
-      const { logits } = await graph.forward(seq, null, false);
-      f += performance.now() - t; t = performance.now();
-      const first = start === 0 ? 0 : start + win - 1 - stride;
-      for (let j = first; j < end; j++) analyseRow(logits, (j - start) * V, V, ids[j]!, V, topIds, topProbs, 0, k);
-      a += performance.now() - t;
-      if (end === ids.length) break;
-    }
-    fw.push(f); an.push(a); tot.push(performance.now() - t0);
+  const inner = lm as unknown as { graph: { forward: (...a: unknown[]) => Promise<unknown> }; head: { run: (...a: unknown[]) => Promise<unknown> } | null };
+  let fw = 0, hd = 0;
+  const f0 = inner.graph.forward.bind(inner.graph);
+  inner.graph.forward = async (...a) => { const t = performance.now(); const r = await f0(...a); fw += performance.now() - t; return r; };
+  if (inner.head) {
+    const h0 = inner.head.run.bind(inner.head);
+    inner.head.run = async (...a) => { const t = performance.now(); const r = await h0(...a); hd += performance.now() - t; return r; };
   }
-  console.log(`2000 tokens: total ${median(tot).toFixed(0)} ms, ONNX forward ${median(fw).toFixed(0)} ms, analyseRow ${median(an).toFixed(0)} ms (${(100 * median(an) / median(tot)).toFixed(0)}%), per token analyseRow ${(1000 * median(an) / ids.length).toFixed(1)} us`);
+  for (const text of benchTexts(lm.tokenizer, [N])) {
+    const tot: number[] = [], fws: number[] = [], hds: number[] = [];
+    for (let rep = 0; rep < 6; rep++) {
+      fw = 0; hd = 0;
+      const t = performance.now();
+      await lm.score(text.text);
+      if (rep === 0) continue;
+      tot.push(performance.now() - t); fws.push(fw); hds.push(hd);
+    }
+    const T = median(tot), F = median(fws), H = median(hds);
+    console.log(`${text.kind} ${text.tokens} tokens, today's engine (${inner.head ? 'ScoreHead graph, 1 thread' : 'JavaScript analyseRow'}): total ${T.toFixed(0)} ms = ` +
+      `model forward ${F.toFixed(0)} ms (${(100 * F / T).toFixed(0)}%) + statistics ${H.toFixed(0)} ms (${(100 * H / T).toFixed(0)}%) + rest (tokenize, loop) ${(T - F - H).toFixed(0)} ms`);
+  }
+  // The JavaScript fallback's cost per row, for comparison.
+  const text = benchTexts(lm.tokenizer, [300])[0]!;
+  const ids = [lm.info.bosTokenId ?? 0, ...lm.tokenize(text.text).ids.subarray(0, 255)];
+  const { logits } = (await f0(ids, null, false)) as { logits: Float32Array };
+  const V = lm.info.vocabSize, tIds = new Int32Array(10), tP = new Float32Array(10);
+  const per: number[] = [];
+  for (let rep = 0; rep < 5; rep++) { const t = performance.now(); for (let r = 0; r < 255; r++) analyseRow(logits, r * V, V, ids[r + 1]!, V, tIds, tP, 0, 10); per.push((performance.now() - t) / 255 * 1000); }
+  console.log(`JavaScript analyseRow fallback: ${median(per).toFixed(0)} us per row (V = ${V})`);
 })();

@@ -1,6 +1,8 @@
 /**
  * Engine variants for full scoring, side by side in one process (medians of interleaved reps):
- *   engine        LanguageModel.score as in src (JS analyseRow over full logits rows)
+ *   engine        today's LanguageModel.score (src/core: statistics by the ScoreHead graph when
+ *                 media/score-head.onnx is there, else JavaScript analyseRow)
+ *   engineLoop    the engine's loop with JavaScript analyseRow (the fallback)
  *   fastRow       same loop, analyseRowFast (fused single pass) instead of analyseRow
  *   postGraph     model.onnx logits -> second tiny ONNX graph (LogSoftmax/GatherElements/TopK...)
  *   fused         model graph with in-graph statistics and the LM head on the scored rows only
@@ -171,7 +173,9 @@ function grid(n: number, W: number): [number, number, number][] {
     const ref = await lm.score(text.text);
     const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
     for (let rep = 0; rep < REPS + 1; rep++) {
-      for (const [name, fn] of variants) {
+      // Rotate the order every repetition so that no variant always runs first.
+      const order = variants.map((_, i) => variants[(i + Math.max(0, rep)) % variants.length]!);
+      for (const [name, fn] of order) {
         const t = performance.now();
         const o = name === 'engine' ? await lm.score(text.text) : await fn(ids);
         const dt = performance.now() - t;
