@@ -23,5 +23,6 @@ run memory node --import tsx bench/scratch/memory.ts
 run single-graph node --import tsx bench/scratch/compat.ts single
 run gemm node --import tsx bench/scratch/gemm.ts
 run offline node --import tsx bench/scratch/offline.ts
+run head-threads node --import tsx bench/scratch/headThreads.ts
 run prealloc node --import tsx bench/scratch/prealloc.ts
 run ort-profile node --import tsx bench/scratch/profile.ts
