@@ -35,6 +35,25 @@ const N = Number(process.argv[3] ?? 2000);
     console.log(`${text.kind} ${text.tokens} tokens, today's engine (${inner.head ? 'ScoreHead graph, 1 thread' : 'JavaScript analyseRow'}): total ${T.toFixed(0)} ms = ` +
       `model forward ${F.toFixed(0)} ms (${(100 * F / T).toFixed(0)}%) + statistics ${H.toFixed(0)} ms (${(100 * H / T).toFixed(0)}%) + rest (tokenize, loop) ${(T - F - H).toFixed(0)} ms`);
   }
+  // The incremental re-score after a 1-character edit at 90% of the 2,000-token prose text.
+  const two = benchTexts(lm.tokenizer, [2000]).find((t) => t.kind === 'prose')!.text;
+  const base = await lm.score(two);
+  const at = base.starts[1800]!;
+  const variant = (i: number) => two.slice(0, at) + (i % 2 ? 'q' : 'z') + two.slice(at + 1);
+  let prev = await lm.score(variant(0));
+  const tot: number[] = [], fws: number[] = [], hds: number[] = [], tok: number[] = [];
+  for (let rep = 1; rep <= 9; rep++) {
+    fw = 0; hd = 0;
+    let t = performance.now();
+    lm.tokenize(variant(rep));
+    tok.push(performance.now() - t);
+    t = performance.now();
+    prev = await lm.score(variant(rep), { previous: prev });
+    tot.push(performance.now() - t); fws.push(fw); hds.push(hd);
+  }
+  const T = median(tot), F = median(fws), H = median(hds), K = median(tok);
+  console.log(`edit re-score at token 1800 of 2000: total ${T.toFixed(1)} ms = model forward ${F.toFixed(1)} ms + statistics ${H.toFixed(1)} ms + tokenize the whole text ${K.toFixed(1)} ms + rest ${(T - F - H - K).toFixed(1)} ms; ` +
+    `cached positions ${(prev as { cachedPositions?: number }).cachedPositions ?? 0}`);
   // The JavaScript fallback's cost per row, for comparison.
   const text = benchTexts(lm.tokenizer, [300])[0]!;
   const ids = [lm.info.bosTokenId ?? 0, ...lm.tokenize(text.text).ids.subarray(0, 255)];
