@@ -12,6 +12,7 @@ for D in single; do
   cp bench/.cache/$D.onnx bench/.cache/$D-model/onnx/model.onnx
 done
 run() { name=$1; shift; echo "== $name: $*" >&2; { date -u +%FT%TZ; uptime; "$@"; } 2>&1 | grep -v 'W:onnxruntime' > "$OUT/$name.txt"; cat "$OUT/$name.txt" >&2; }
+run threads node --import tsx bench/scratch/threads.ts
 run split node --import tsx bench/scratch/split.ts
 run proposed node --import tsx bench/scratch/proposed.ts models/default 3 500,2000,8000
 run variants node --import tsx bench/scratch/variants.ts models/default 2000 5
