@@ -194,10 +194,11 @@ def windowed_logprobs(model: GPT2, ids: List[int], context: int, stride: int, bo
         end = min(a + L, N)
         x = torch.tensor([[bos] + ids[a:end]], dtype=torch.long)
         logits, _ = model(x)
-        lp = torch.log_softmax(logits[0].double(), dim=-1)
-        for t in range(prev_end, end):
-            # token ids[t] sits at window position t - a + 1, predicted from position t - a
-            out.append(lp[t - a, ids[t]].item())
+        # token ids[t] sits at window position t - a + 1, predicted from position t - a
+        rows = logits[0, prev_end - a:end - a].double()
+        tgt = torch.tensor(ids[prev_end:end], dtype=torch.long)
+        lp = torch.log_softmax(rows, dim=-1).gather(1, tgt[:, None])[:, 0]
+        out.extend(lp.tolist())
         prev_end = end
         if end == N:
             break
