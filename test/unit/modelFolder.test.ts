@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/core/engine';
-import { ModelFolderError, type ModelFolderErrorCode } from '../../src/core/modelFolder';
+import { assertLoadFails } from '../helpers/modelFolders';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
 const NO_LOGITS_GRAPH = join(__dirname, '..', 'fixtures', 'models', 'no-logits.onnx');
@@ -18,16 +18,6 @@ function brokenCopy(damage: (dir: string) => void): string {
   cpSync(TINY_MODEL, dir, { recursive: true });
   damage(dir);
   return dir;
-}
-
-async function assertLoadFails(dir: string, code: ModelFolderErrorCode, message: RegExp): Promise<void> {
-  await assert.rejects(LanguageModel.load(dir, { threads: 1 }), (error: unknown) => {
-    assert.ok(error instanceof ModelFolderError, `a ModelFolderError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    assert.ok(!error.message.includes('\n'), 'one line');
-    return true;
-  });
 }
 
 const editJson = (dir: string, file: string, edit: (json: Record<string, unknown>) => void) => {

@@ -15,6 +15,7 @@ import { LanguageModel } from '../../src/core/engine';
 import { ModelFolderError, type ModelFolderErrorCode } from '../../src/core/modelFolder';
 import type { LoadSettings } from '../../src/core/protocol';
 import { WorkerClient, WorkerRequestError } from '../../src/core/workerClient';
+import { assertLoadFails } from '../helpers/modelFolders';
 import { TINY_MODEL } from '../helpers/tokenizers';
 import { buildWorker, SMALL_WINDOW, workerOf } from '../helpers/workerBundle';
 
@@ -36,16 +37,6 @@ const editJson = (file: string, edit: (json: Record<string, unknown>) => void) =
   edit(json);
   writeFileSync(join(dir, file), JSON.stringify(json));
 };
-
-async function assertLoadFails(dir: string, code: ModelFolderErrorCode, message: RegExp): Promise<void> {
-  await assert.rejects(LanguageModel.load(dir, { threads: 1 }), (error: unknown) => {
-    assert.ok(error instanceof ModelFolderError, `a ModelFolderError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    assert.ok(!error.message.includes('\n'), 'one line');
-    return true;
-  });
-}
 
 describe('broken graphs (hand-built ONNX fixtures)', () => {
   it('past_key_values inputs without matching present outputs', () =>
