@@ -86,3 +86,27 @@ test('scoring and colouring a large document keeps the extension host responsive
   // The bound covers everything in this process (VS Code's own work too) on a busy 2-core machine.
   assert.ok(maxMs < 500, `the extension host was blocked for ${maxMs.toFixed(0)} ms`);
 }, { timeout: 240_000 });
+
+test('a workspace cannot redirect the model folder (machine-scoped setting)', async (t) => {
+  const api = await h.getApi();
+  const contributed = h.extension().packageJSON.contributes.configuration.properties['surprisalLens.modelPath'];
+  assert.strictEqual(contributed.scope, 'machine');
+  assert.ok(h.extension().packageJSON.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('surprisalLens.modelPath'));
+  const config = vscode.workspace.getConfiguration('surprisalLens');
+  const hostile = path.join(os.tmpdir(), 'not-a-model-from-the-workspace');
+  let written = true;
+  try {
+    await config.update('modelPath', hostile, vscode.ConfigurationTarget.Workspace);
+  } catch (error) {
+    written = false; // VS Code refuses machine settings in workspace scope
+    t.log(`workspace write refused: ${error.message}`);
+  }
+  try {
+    const { doc } = await h.openUntitled('Text scored with the model the user chose.');
+    const result = await api.scoreDocument(doc.uri);
+    assert.ok(result.tokenCount > 3);
+    assert.strictEqual(api.modelState().kind, 'ready', 'the workspace value was not used');
+  } finally {
+    if (written) await config.update('modelPath', undefined, vscode.ConfigurationTarget.Workspace);
+  }
+}, { timeout: 60_000 });
