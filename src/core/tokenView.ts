@@ -56,15 +56,20 @@ export function tokenView(scores: DocumentScores, index: number, text: string, t
  * text. Tokens with empty ranges (leading bytes of a split character) contain no offset.
  */
 export function tokenAt(scores: DocumentScores, offset: number): number | undefined {
+  const i = firstTokenEndingAfter(scores, offset);
+  return i < scores.tokenCount && scores.starts[i]! <= offset ? i : undefined;
+}
+
+/** Index of the first token whose range ends after `offset` (tokenCount if none). */
+export function firstTokenEndingAfter(scores: DocumentScores, offset: number): number {
   let low = 0;
-  let high = scores.tokenCount - 1;
-  while (low <= high) {
+  let high = scores.tokenCount;
+  while (low < high) {
     const mid = (low + high) >> 1;
     if (scores.ends[mid]! <= offset) low = mid + 1;
-    else if (scores.starts[mid]! > offset) high = mid - 1;
-    else return mid;
+    else high = mid;
   }
-  return undefined;
+  return low;
 }
 
 /** Makes whitespace and control characters visible in a token shown on its own. */

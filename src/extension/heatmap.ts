@@ -8,6 +8,7 @@
 import * as vscode from 'vscode';
 import { bucketTokens, RANK_BUCKETS, SURPRISAL_BINS, type ColorScheme } from '../core/colorBins';
 import type { DocumentScores } from '../core/engine';
+import { firstTokenEndingAfter } from '../core/tokenView';
 import type { ScoreStore } from './scoreStore';
 import type { Settings } from './settings';
 
@@ -207,20 +208,9 @@ function visibleShards(editor: vscode.TextEditor, scores: DocumentScores): numbe
   for (const r of editor.visibleRanges) {
     const start = document.offsetAt(new vscode.Position(Math.max(0, r.start.line - VISIBLE_MARGIN_LINES), 0));
     const end = document.offsetAt(document.lineAt(Math.min(document.lineCount - 1, r.end.line + VISIBLE_MARGIN_LINES)).range.end);
-    const [from, to] = [tokenIndexAt(scores, start), tokenIndexAt(scores, end)];
+    const last = Math.max(0, scores.tokenCount - 1);
+    const [from, to] = [Math.min(firstTokenEndingAfter(scores, start), last), Math.min(firstTokenEndingAfter(scores, end), last)];
     for (let s = Math.floor(from / SHARD_TOKENS); s <= Math.floor(to / SHARD_TOKENS); s++) shards.add(s);
   }
   return [...shards].filter((s) => s * SHARD_TOKENS < scores.tokenCount).sort((a, b) => a - b);
-}
-
-/** Index of the first token ending after `offset` (binary search). */
-function tokenIndexAt(scores: DocumentScores, offset: number): number {
-  let lo = 0;
-  let hi = scores.tokenCount;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (scores.ends[mid]! <= offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return Math.min(lo, Math.max(0, scores.tokenCount - 1));
 }
