@@ -154,11 +154,20 @@ export async function ensureNode(target) {
   return bin;
 }
 
+/**
+ * The environment minus the npm_* variables an outer `npm test` exports. Inherited, they
+ * configure the inner `npm install` too: npm_config_user_agent would still name the outer
+ * Node (v20), and code-server's postinstall reads its Node version from that string.
+ */
+function environmentWithoutNpmSettings() {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+}
+
 function installEnv(extra = {}) {
   const tmp = path.join(cacheRoot, 'tmp-install');
   fs.mkdirSync(tmp, { recursive: true });
   return {
-    ...process.env,
+    ...environmentWithoutNpmSettings(),
     // node-pty's postinstall runs `npx node-gyp`, which would otherwise wait for a "y".
     npm_config_yes: 'true',
     // code-server's postinstall refuses to run as root unless this is "true" (npm 11 no longer
