@@ -6,8 +6,10 @@
  * `attention_mask`, `position_ids`, `past_key_values.N.key/value` (whose outputs are
  * `present.N.key/value`), `use_cache_branch`, `logits_to_keep`; output `logits`.
  */
+import { readFileSync, statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { ModelFolderError, type ModelConfig } from './modelFolder';
+import { addScoringOutputs, SCORING } from './scoringGraph';
 
 /** Keys and values of the tokens already run, ready to be fed back as the next step's past. */
 export interface KvCache {
@@ -34,37 +36,75 @@ interface PastInput {
   readonly headDim: number;
 }
 
+/** Per-row statistics computed inside the graph (see scoringGraph.ts); rows = sequences x rowsPerSequence. */
+export interface ScoredRows {
+  readonly logprobs: Float32Array;
+  readonly ranks: Float32Array;
+  readonly entropyBits: Float32Array;
+  /** rows x k, most likely first. */
+  readonly topLogprobs: Float32Array;
+  readonly topIds: BigInt64Array;
+  readonly k: number;
+  readonly cache: KvCache | null;
+}
+
 export interface SessionSettings {
   readonly intraOpThreads?: number;
+  /** Rewrite the graph to score inside ONNX Runtime when it allows it (default true). */
+  readonly inGraphScoring?: boolean;
 }
+
+/** Graph files larger than this are loaded as they are: the rewrite holds two copies in memory. */
+const MAX_REWRITE_BYTES = 1 << 30;
 
 export class OnnxCausalLm {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly pastInputs: readonly PastInput[],
     private readonly inputNames: ReadonlySet<string>,
+    /** Why the graph scores in JavaScript instead of in ONNX Runtime; null when it scores in the graph. */
+    readonly inGraphScoringUnavailable: string | null,
   ) {}
 
   get hasCache(): boolean {
     return this.pastInputs.length > 0;
   }
 
+  /** The graph computes row statistics itself (`forwardScored`), and its LM head runs only on the rows asked for. */
+  get scoresInGraph(): boolean {
+    return this.inGraphScoringUnavailable === null;
+  }
+
   static async load(graphPath: string, config: ModelConfig, settings: SessionSettings = {}): Promise<OnnxCausalLm> {
-    let session: ort.InferenceSession;
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: settings.intraOpThreads ?? 0,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    };
+    let unavailable: string | null = 'turned off';
+    let session: ort.InferenceSession | null = null;
+    if (settings.inGraphScoring !== false) {
+      const rewritten = rewriteForScoring(graphPath);
+      unavailable = rewritten.ok ? null : rewritten.reason;
+      if (rewritten.ok) {
+        try {
+          session = await ort.InferenceSession.create(rewritten.bytes, options);
+        } catch (error) {
+          // The rewrite is an optimisation: a graph ONNX Runtime refuses in that form still loads as it is.
+          unavailable = `ONNX Runtime refused the rewritten graph: ${firstLine(error)}`;
+        }
+      }
+    }
     try {
-      session = await ort.InferenceSession.create(graphPath, {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
-        intraOpNumThreads: settings.intraOpThreads ?? 0,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-      });
+      session ??= await ort.InferenceSession.create(graphPath, options);
     } catch (error) {
       throw new ModelFolderError('graph-invalid', `ONNX Runtime cannot load ${graphPath}: ${firstLine(error)}`);
     }
     try {
       const { pastInputs, inputNames } = describeGraph(session, config, graphPath);
-      return new OnnxCausalLm(session, pastInputs, inputNames);
+      return new OnnxCausalLm(session, pastInputs, inputNames, unavailable);
     } catch (error) {
       await session.release();
       throw error;
@@ -74,28 +114,15 @@ export class OnnxCausalLm {
   /**
    * Runs new tokens after an optional cache. Positions continue from the cache's length.
    * @param keepCache return the updated cache (costs copying the present tensors out)
+   * @param lastRows logits for the last `lastRows` positions only (all when absent); honoured
+   *   when the graph scores in the graph, so check `ForwardResult.logits.length`
    */
-  async forward(ids: ArrayLike<number>, past: KvCache | null, keepCache: boolean): Promise<ForwardResult> {
+  async forward(ids: ArrayLike<number>, past: KvCache | null, keepCache: boolean, lastRows?: number): Promise<ForwardResult> {
     const length = ids.length;
-    const pastLength = past?.length ?? 0;
-    const feeds: Record<string, ort.Tensor> = {};
-    feeds.input_ids = new ort.Tensor('int64', BigInt64Array.from(Array.from(ids, BigInt)), [1, length]);
-    if (this.inputNames.has('attention_mask')) {
-      feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(pastLength + length).fill(1n), [1, pastLength + length]);
-    }
-    if (this.inputNames.has('position_ids')) {
-      const positions = new BigInt64Array(length);
-      for (let i = 0; i < length; i++) positions[i] = BigInt(pastLength + i);
-      feeds.position_ids = new ort.Tensor('int64', positions, [1, length]);
-    }
-    if (this.inputNames.has('use_cache_branch')) {
-      feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([pastLength > 0 ? 1 : 0]), [1]);
-    }
-    for (const name of ['logits_to_keep', 'num_logits_to_keep']) {
-      if (this.inputNames.has(name)) feeds[name] = new ort.Tensor('int64', new BigInt64Array([0n]), []);
-    }
-    for (const input of this.pastInputs) {
-      feeds[input.inputName] = past?.tensors.get(input.inputName) ?? emptyPast(input);
+    const feeds = this.feeds([ids], past);
+    const rows = this.scoresInGraph && lastRows !== undefined ? Math.min(length, Math.max(1, lastRows)) : length;
+    if (this.scoresInGraph) {
+      Object.assign(feeds, scoringFeeds(rows === length ? 0 : rows, new BigInt64Array(1), 1, 1, 1));
     }
     const fetches = ['logits', ...(keepCache ? this.pastInputs.map((p) => p.outputName) : [])];
     const outputs = await this.session.run(feeds, fetches);
@@ -104,16 +131,82 @@ export class OnnxCausalLm {
     const logitsWidth = Number(dims[dims.length - 1]);
     const logits = toFloat32(logitsTensor);
     // Some exports return only the last position; callers need one row per input token.
-    if (logits.length !== length * logitsWidth) {
-      throw new ModelFolderError('graph-unsupported', `The graph returned logits for ${logits.length / logitsWidth} positions, expected ${length}`);
+    if (logits.length !== rows * logitsWidth) {
+      throw new ModelFolderError('graph-unsupported', `The graph returned logits for ${logits.length / logitsWidth} positions, expected ${rows}`);
     }
-    let cache: KvCache | null = null;
-    if (keepCache && this.pastInputs.length > 0) {
-      const tensors = new Map<string, ort.Tensor>();
-      for (const input of this.pastInputs) tensors.set(input.inputName, outputs[input.outputName]!);
-      cache = { length: pastLength + length, tensors };
+    return { logits, logitsWidth, cache: keepCache ? this.cacheFrom(outputs, past) : null };
+  }
+
+  /**
+   * Runs equal-length sequences side by side (batched along the first dimension) and returns
+   * the statistics of the last `targets.length / sequences.length` rows of each, row r of
+   * sequence b analysed against `targets[b * rowsPerSequence + r]`. Only when `scoresInGraph`;
+   * a cache (past or kept) only with one sequence.
+   */
+  async forwardScored(
+    sequences: readonly ArrayLike<number>[],
+    past: KvCache | null,
+    keepCache: boolean,
+    targets: BigInt64Array,
+    topK: number,
+    displayable: number,
+  ): Promise<ScoredRows> {
+    if (!this.scoresInGraph) throw new Error('This graph does not score in the graph');
+    if ((past || keepCache) && sequences.length !== 1) throw new Error('A key/value cache goes with one sequence at a time');
+    const rowsPerSequence = targets.length / sequences.length;
+    const feeds = this.feeds(sequences, past);
+    const k = Math.max(1, Math.min(topK, displayable));
+    Object.assign(feeds, scoringFeeds(rowsPerSequence, targets, sequences.length, k, displayable));
+    const fetches = [SCORING.logprob, SCORING.rank, SCORING.entropyBits, SCORING.topLogprobs, SCORING.topIds, ...(keepCache ? this.pastInputs.map((p) => p.outputName) : [])];
+    const outputs = await this.session.run(feeds, fetches);
+    return {
+      logprobs: outputs[SCORING.logprob]!.data as Float32Array,
+      ranks: outputs[SCORING.rank]!.data as Float32Array,
+      entropyBits: outputs[SCORING.entropyBits]!.data as Float32Array,
+      topLogprobs: outputs[SCORING.topLogprobs]!.data as Float32Array,
+      topIds: outputs[SCORING.topIds]!.data as BigInt64Array,
+      k,
+      cache: keepCache ? this.cacheFrom(outputs, past) : null,
+    };
+  }
+
+  private feeds(sequences: readonly ArrayLike<number>[], past: KvCache | null): Record<string, ort.Tensor> {
+    const batch = sequences.length;
+    const length = sequences[0]!.length;
+    const pastLength = past?.length ?? 0;
+    const feeds: Record<string, ort.Tensor> = {};
+    const ids = new BigInt64Array(batch * length);
+    sequences.forEach((sequence, b) => {
+      if (sequence.length !== length) throw new Error('Batched sequences must have the same length');
+      for (let i = 0; i < length; i++) ids[b * length + i] = BigInt(sequence[i]!);
+    });
+    feeds.input_ids = new ort.Tensor('int64', ids, [batch, length]);
+    if (this.inputNames.has('attention_mask')) {
+      feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(batch * (pastLength + length)).fill(1n), [batch, pastLength + length]);
     }
-    return { logits, logitsWidth, cache };
+    if (this.inputNames.has('position_ids')) {
+      const positions = new BigInt64Array(batch * length);
+      for (let i = 0; i < batch * length; i++) positions[i] = BigInt(pastLength + (i % length));
+      feeds.position_ids = new ort.Tensor('int64', positions, [batch, length]);
+    }
+    if (this.inputNames.has('use_cache_branch')) {
+      feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([pastLength > 0 ? 1 : 0]), [1]);
+    }
+    for (const name of ['logits_to_keep', 'num_logits_to_keep']) {
+      if (this.inputNames.has(name)) feeds[name] = new ort.Tensor('int64', new BigInt64Array([0n]), []);
+    }
+    for (const input of this.pastInputs) {
+      feeds[input.inputName] = past?.tensors.get(input.inputName) ?? emptyPast(input, batch);
+    }
+    return feeds;
+  }
+
+  private cacheFrom(outputs: ort.InferenceSession.OnnxValueMapType, past: KvCache | null): KvCache | null {
+    if (this.pastInputs.length === 0) return null;
+    const tensors = new Map<string, ort.Tensor>();
+    for (const input of this.pastInputs) tensors.set(input.inputName, outputs[input.outputName]!);
+    const length = Number(tensors.get(this.pastInputs[0]!.inputName)!.dims[2]);
+    return { length: Math.max(length, past?.length ?? 0), tensors };
   }
 
   async release(): Promise<void> {
@@ -130,7 +223,7 @@ function describeGraph(session: ort.InferenceSession, config: ModelConfig, graph
   if (!outputNames.has('logits')) {
     throw new ModelFolderError('graph-unsupported', `${graphPath} has no logits output (outputs: ${session.outputNames.join(', ')}); it is not a causal language model graph`);
   }
-  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'logits_to_keep', 'num_logits_to_keep']);
+  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'logits_to_keep', 'num_logits_to_keep', SCORING.keep, SCORING.targets, SCORING.topK, SCORING.displayable]);
   const metadata = new Map(session.inputMetadata.map((m) => [m.name, m]));
   const pastInputs: PastInput[] = [];
   for (const name of session.inputNames) {
@@ -161,8 +254,27 @@ function describeGraph(session: ort.InferenceSession, config: ModelConfig, graph
   return { pastInputs, inputNames };
 }
 
-function emptyPast(input: PastInput): ort.Tensor {
-  const dims = [1, input.heads, 0, input.headDim];
+/** Reads the graph file and adds the scoring outputs, or says why not. */
+function rewriteForScoring(graphPath: string): { ok: true; bytes: Uint8Array } | { ok: false; reason: string } {
+  try {
+    if (statSync(graphPath).size > MAX_REWRITE_BYTES) return { ok: false, reason: 'the graph file is larger than 1 GiB' };
+    return addScoringOutputs(readFileSync(graphPath));
+  } catch (error) {
+    return { ok: false, reason: firstLine(error) };
+  }
+}
+
+function scoringFeeds(keep: number, targets: BigInt64Array, batch: number, topK: number, displayable: number): Record<string, ort.Tensor> {
+  return {
+    [SCORING.keep]: new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]),
+    [SCORING.targets]: new ort.Tensor('int64', targets, [batch, targets.length / batch]),
+    [SCORING.topK]: new ort.Tensor('int64', BigInt64Array.of(BigInt(topK)), [1]),
+    [SCORING.displayable]: new ort.Tensor('int64', BigInt64Array.of(BigInt(displayable)), [1]),
+  };
+}
+
+function emptyPast(input: PastInput, batch = 1): ort.Tensor {
+  const dims = [batch, input.heads, 0, input.headDim];
   return input.type === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
 }
 

@@ -143,20 +143,28 @@ describe('engine on the tiny test model', () => {
     assert.ok(cached > 0, 'the keys/values of unchanged window positions were reused');
   });
 
-  it('computes the same statistics with the score-head graph as in JavaScript', async () => {
-    const plain = await LanguageModel.load(TINY_MODEL, { threads: 1, scoreHead: null });
+  it('scores in the graph: it rewrites the tiny model', () => {
+    assert.equal(model.info.inGraphScoringUnavailable, null);
+  });
+
+  it('computes the same statistics in the graph, with the score-head graph and in JavaScript', async () => {
+    const withHead = await LanguageModel.load(TINY_MODEL, { threads: 1, inGraphScoring: false });
+    const plain = await LanguageModel.load(TINY_MODEL, { threads: 1, inGraphScoring: false, scoreHead: null });
     try {
+      assert.equal(withHead.info.inGraphScoringUnavailable, 'turned off');
       for (const c of reference.cases) {
-        const a = await model.score(c.text, { windowSize: 64, stride: 32 });
-        const b = await plain.score(c.text, { windowSize: 64, stride: 32 });
-        assert.ok(maxAbsDiff(a.logprobs, b.logprobs) < 1e-5, c.name);
-        assert.deepEqual(Array.from(a.ranks), Array.from(b.ranks));
-        assert.deepEqual(Array.from(a.topIds), Array.from(b.topIds));
-        assert.ok(maxAbsDiff(a.topProbs, b.topProbs) < 1e-6);
-        assert.ok(maxAbsDiff(a.entropies, b.entropies) < 1e-4);
+        const inGraph = await model.score(c.text, { windowSize: 64, stride: 32 });
+        for (const other of [withHead, plain]) {
+          const b = await other.score(c.text, { windowSize: 64, stride: 32 });
+          assert.ok(maxAbsDiff(inGraph.logprobs, b.logprobs) < 1e-5, c.name);
+          assert.deepEqual(Array.from(inGraph.ranks), Array.from(b.ranks));
+          assert.deepEqual(Array.from(inGraph.topIds), Array.from(b.topIds));
+          assert.ok(maxAbsDiff(inGraph.topProbs, b.topProbs) < 1e-6);
+          assert.ok(maxAbsDiff(inGraph.entropies, b.entropies) < 1e-4);
+        }
       }
     } finally {
-      await plain.dispose();
+      await Promise.all([withHead.dispose(), plain.dispose()]);
     }
   });
 
