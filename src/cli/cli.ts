@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
     const tokens = Array.from({ length: scores.tokenCount }, (_, i) => tokenView(scores, i, text, tokenTexts));
     if (values.json) {
       const output = {
-        model: { name: model.info.name, path: model.info.path, vocabSize: model.info.vocabSize, contextLength: model.info.contextLength },
+        model: { name: model.info.name, path: model.info.path, vocabSize: model.info.vocabSize, contextLength: model.info.contextLength, inGraphScoringUnavailable: model.info.inGraphScoringUnavailable },
         tokens,
         summary: { ...scores.summary, tokens: scores.tokenCount, exactOffsets: scores.exactOffsets },
       };

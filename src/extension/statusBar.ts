@@ -69,6 +69,9 @@ export class StatusBar implements vscode.Disposable {
         tooltip.appendText(
           `Model: ${name}\nTokens scored: ${s.scoredTokens}\nPerplexity: ${formatNumber(s.perplexity)}\nMean surprisal: ${formatNumber(s.meanSurprisal)} bits\nBits per byte: ${formatNumber(s.bitsPerByte)}\nScored in ${entry.elapsedMs.toFixed(0)} ms` +
             (entry.reusedTokens > 0 ? ` (${entry.reusedTokens} tokens reused)` : '') +
+            (state.kind === 'ready' && state.info.inGraphScoringUnavailable
+              ? `\nStatistics computed outside the model graph (slower): ${state.info.inGraphScoringUnavailable}`
+              : '') +
             '\n\nClick to open the Next-Word Distribution panel.',
         );
       } else {
