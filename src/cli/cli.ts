@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, file, ...rest] = positionals;
   if (command !== 'score' || !file || rest.length > 0) throw new UsageError(USAGE);
   const topK = parsePositiveInt(values['top-k'] ?? '10', '--top-k');
-  const threads = values.threads === undefined ? 2 : parsePositiveInt(values.threads, '--threads');
+  const threads = values.threads === undefined ? 0 : parsePositiveInt(values.threads, '--threads');
   const path = resolve(file);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`File not found: ${file}`);
   const text = readFileSync(path, 'utf8');

@@ -3,6 +3,7 @@
  * text with ln P(token | everything before it), its rank, the entropy of the prediction and
  * the top-k alternatives. Pure Node (no `vscode`), used by the worker and the CLI.
  */
+import { availableParallelism } from 'node:os';
 import { analyseRow } from './distribution';
 import { ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
 import { OnnxCausalLm, sliceCache, type KvCache } from './onnxModel';
@@ -26,7 +27,7 @@ export interface ModelInfo {
 }
 
 export interface LoadOptions {
-  /** ONNX Runtime intra-op threads; 0 lets it choose. */
+  /** ONNX Runtime intra-op threads; 0 or absent: `defaultThreads()`. */
   readonly threads?: number;
   /** Caps the window for models with huge contexts, to bound time and memory per step. */
   readonly maxWindow?: number;
@@ -112,6 +113,17 @@ export interface ContinuationState {
 export const DEFAULT_TOP_K = 10;
 export const DEFAULT_MAX_WINDOW = 1024;
 /**
+ * Intra-op threads when none are asked for: half the logical CPUs (about the physical cores
+ * where each core runs two hardware threads), at most 4, at least 1. The model's matrix
+ * products are small: on this project's 2-vCPU machine, whose two vCPUs share one core's FMA
+ * units, one thread scored as fast as two on a quiet machine and 1.6-1.8x faster while
+ * anything else ran (BENCHMARKS.md); a spare CPU also keeps the editor responsive.
+ */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
+}
+
+/**
  * Windows of equal shape run this many at a time when the graph scores in the graph: taller
  * matrix products use the cores better (measured x1.5 with 4 and alike with 64), while a
  * small batch keeps progress, cancellation and the visible-first order fine-grained.
@@ -157,7 +169,7 @@ export class LanguageModel {
     } catch (error) {
       throw new ModelFolderError('tokenizer-invalid', `tokenizer.json in ${path} cannot be used: ${(error as Error).message}`);
     }
-    const graph = await OnnxCausalLm.load(folder.graphPath, folder.config, { intraOpThreads: options.threads ?? 0, inGraphScoring: options.inGraphScoring });
+    const graph = await OnnxCausalLm.load(folder.graphPath, folder.config, { intraOpThreads: options.threads || defaultThreads(), inGraphScoring: options.inGraphScoring });
     try {
       const bosTokenId = resolveBos(folder, tokenizer);
       const logitsWidth = await probeLogitsWidth(graph, bosTokenId ?? 0);

@@ -48,7 +48,7 @@ export function readSettings(): Settings {
   const modelPath = c.inspect<string>('modelPath')?.globalValue ?? '';
   return {
     modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
-    threads: int('threads', 2, 1, 64),
+    threads: int('threads', 0, 0, 64),
     maxWindow: int('maxWindow', 1024, 16, 131072),
     windowSize: int('windowSize', 0, 0, 131072),
     stride: int('stride', 0, 0, 131072),
