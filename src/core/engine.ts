@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { analyseRow } from './distribution';
 import { ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
 import { OnnxCausalLm, sliceCache, type KvCache } from './onnxModel';
-import { findScoreHead, ScoreHead } from './scoreHead';
+import { findScoreHead, ScoreHead, type RowStatistics } from './scoreHead';
 import type { NextTokens } from './protocol';
 import { summarise, type DocumentSummary } from './summary';
 import { TextTokenizer, type TokenizedText } from './textTokenizer';
@@ -266,10 +266,19 @@ export class LanguageModel {
     let cachedPositions = 0;
     let scoredTokens = reused;
     const idsOf = (w: ScoringWindow) => (bos === null ? Array.from(tokens.ids.subarray(w.start, w.end)) : [bos, ...tokens.ids.subarray(w.start, w.end)]);
-    const put = (j: number, logprob: number, rank: number, entropyBits: number) => {
-      logprobs[j] = logprob;
-      ranks[j] = rank;
-      entropies[j] = entropyBits;
+    /** Copies `count` rows of statistics, from `firstRow` on, to the tokens from `firstToken` on. */
+    const putRows = (stats: RowStatistics, firstRow: number, firstToken: number, count: number) => {
+      for (let r = 0; r < count; r++) {
+        const j = firstToken + r;
+        const row = firstRow + r;
+        logprobs[j] = stats.logprobs[row]!;
+        ranks[j] = stats.ranks[row]!;
+        entropies[j] = stats.entropyBits[row]!;
+        for (let c = 0; c < stats.k; c++) {
+          topIds[j * k + c] = Number(stats.topIds[row * stats.k + c]!);
+          topProbs[j * k + c] = Math.exp(stats.topLogprobs[row * stats.k + c]!);
+        }
+      }
     };
     for (let w = 0; w < order.length; ) {
       if (options.cancellation?.isCancelled) throw new CancelledError();
@@ -307,18 +316,8 @@ export class LanguageModel {
         const sequences = group.map((g, b) => (b === 0 ? windowIds.slice(pastLength) : idsOf(g)));
         const stats = await this.graph.forwardScored(sequences, past, keep, targets, k, displayable);
         if (keep && stats.cache) keptCache = { start: first.start, ids: windowIds, cache: stats.cache };
-        group.forEach((g, b) => {
-          for (let r = 0; r < scored; r++) {
-            const j = g.firstTarget + r;
-            const row = b * rows + r;
-            put(j, stats.logprobs[row]!, stats.ranks[row]!, stats.entropyBits[row]!);
-            for (let c = 0; c < stats.k; c++) {
-              topIds[j * k + c] = Number(stats.topIds[row * stats.k + c]!);
-              topProbs[j * k + c] = Math.exp(stats.topLogprobs[row * stats.k + c]!);
-            }
-          }
-          scoredTokens += scored;
-        });
+        group.forEach((g, b) => putRows(stats, b * rows, g.firstTarget, scored));
+        scoredTokens += group.length * scored;
         w += group.length;
       } else {
         const { start, end, firstTarget } = first;
@@ -327,17 +326,13 @@ export class LanguageModel {
         const targetRow = (j: number) => j - start + shift - 1 - pastLength;
         if (this.head && end > firstTarget) {
           const stats = await this.head.run(logits, logitsWidth, targetRow(firstTarget), tokens.ids.subarray(firstTarget, end), k, displayable);
-          for (let j = firstTarget, r = 0; j < end; j++, r++) {
-            put(j, stats.logprobs[r]!, stats.ranks[r]!, stats.entropyBits[r]!);
-            for (let c = 0; c < stats.k; c++) {
-              topIds[j * k + c] = Number(stats.topIds[r * stats.k + c]!);
-              topProbs[j * k + c] = Math.exp(stats.topLogprobs[r * stats.k + c]!);
-            }
-          }
+          putRows(stats, 0, firstTarget, end - firstTarget);
         } else {
           for (let j = firstTarget; j < end; j++) {
             const stats = analyseRow(logits, targetRow(j) * logitsWidth, logitsWidth, tokens.ids[j]!, displayable, topIds, topProbs, j * k, k);
-            put(j, stats.logprob, stats.rank, stats.entropyBits);
+            logprobs[j] = stats.logprob;
+            ranks[j] = stats.rank;
+            entropies[j] = stats.entropyBits;
           }
         }
         scoredTokens += end - firstTarget;

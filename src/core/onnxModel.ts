@@ -9,6 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { ModelFolderError, type ModelConfig } from './modelFolder';
+import type { RowStatistics } from './scoreHead';
 import { addScoringOutputs, SCORING } from './scoringGraph';
 
 /** Keys and values of the tokens already run, ready to be fed back as the next step's past. */
@@ -36,15 +37,8 @@ interface PastInput {
   readonly headDim: number;
 }
 
-/** Per-row statistics computed inside the graph (see scoringGraph.ts); rows = sequences x rowsPerSequence. */
-export interface ScoredRows {
-  readonly logprobs: Float32Array;
-  readonly ranks: Float32Array;
-  readonly entropyBits: Float32Array;
-  /** rows x k, most likely first. */
-  readonly topLogprobs: Float32Array;
-  readonly topIds: BigInt64Array;
-  readonly k: number;
+/** Per-row statistics computed inside the graph (see scoringGraph.ts); rows = sequences x rows per sequence. */
+export interface ScoredRows extends RowStatistics {
   readonly cache: KvCache | null;
 }
 
