@@ -37,6 +37,8 @@ export interface LoadOptions {
   readonly scoreHead?: string | null;
   /** Let the model graph compute the row statistics itself when it can (default true; see scoringGraph.ts). */
   readonly inGraphScoring?: boolean;
+  /** Full windows per ONNX run with in-graph scoring (default: see `MAX_STATISTICS_CELLS`); for benchmarks. */
+  readonly windowsPerRun?: number;
 }
 
 /** Checked between windows so a long job can be abandoned. */
@@ -124,11 +126,19 @@ export function defaultThreads(): number {
 }
 
 /**
- * Windows of equal shape run this many at a time when the graph scores in the graph: taller
- * matrix products use the cores better (measured x1.5 with 4 and alike with 64), while a
- * small batch keeps progress, cancellation and the visible-first order fine-grained.
+ * Windows of equal shape run together when the graph scores in the graph: taller matrix
+ * products use the cores better. At most this many, which keeps progress, cancellation and
+ * the visible-first order fine-grained...
  */
-const WINDOWS_PER_RUN = 4;
+const MAX_WINDOWS_PER_RUN = 4;
+/**
+ * ...and at most as many as keep each full-vocabulary intermediate of the statistics (rows
+ * x vocabulary floats; ONNX Runtime holds a few at once and its arena keeps the peak) under
+ * 8 MB: 2 windows of 129 rows for the default model's 8,192-token vocabulary, 1 for larger
+ * vocabularies. Measured (bench/scratch/memBatch.mts): peak RSS +35 MB with 1 window per run,
+ * +75 MB with 2, +137 MB with 4, while scoring 8,000 tokens.
+ */
+const MAX_STATISTICS_CELLS = 1 << 21;
 
 /** One window of a scoring run: document tokens [start, end), scoring [firstTarget, end). */
 interface ScoringWindow {
@@ -159,6 +169,8 @@ export class LanguageModel {
     private readonly graph: OnnxCausalLm,
     /** Null: statistics computed in JavaScript (`analyseRow`). */
     private readonly head: ScoreHead | null,
+    /** Null: chosen per scoring from the stride and the vocabulary. */
+    private readonly windowsPerRun: number | null,
   ) {}
 
   static async load(path: string, options: LoadOptions = {}): Promise<LanguageModel> {
@@ -190,7 +202,7 @@ export class LanguageModel {
       const headPath = graph.scoresInGraph ? null : options.scoreHead === undefined ? findScoreHead() : options.scoreHead;
       // One thread: the head's work is small, and a second thread only adds contention.
       const head = headPath ? await ScoreHead.load(headPath, 1) : null;
-      return new LanguageModel(info, tokenizer, graph, head);
+      return new LanguageModel(info, tokenizer, graph, head, options.windowsPerRun ? Math.max(1, Math.floor(options.windowsPerRun)) : null);
     } catch (error) {
       await graph.release();
       throw error;
@@ -258,6 +270,7 @@ export class LanguageModel {
     const priorityCount = priority ? windows.filter(isPriority).length : 0;
 
     const shift = bos === null ? 0 : 1;
+    const windowsPerRun = this.windowsPerRun ?? Math.max(1, Math.min(MAX_WINDOWS_PER_RUN, Math.floor(MAX_STATISTICS_CELLS / ((stride + 1) * this.info.vocabSize))));
     const cached = reusable ? this.windowCaches.get(reusable) : undefined;
     // Kept: the window of the first change when re-scoring, else the last window (typing
     // usually happens at the end of a new document).
@@ -300,7 +313,7 @@ export class LanguageModel {
         const inPriority = w < priorityCount;
         const scored = first.end - first.firstTarget;
         while (
-          !keep && pastLength === 0 && group.length < WINDOWS_PER_RUN && w + group.length < order.length &&
+          !keep && pastLength === 0 && group.length < windowsPerRun && w + group.length < order.length &&
           (w + group.length < priorityCount) === inPriority
         ) {
           const next = order[w + group.length]!;
@@ -314,7 +327,7 @@ export class LanguageModel {
           for (let r = 0; r < scored; r++) targets[b * rows + r] = BigInt(tokens.ids[g.firstTarget + r]!);
         });
         const sequences = group.map((g, b) => (b === 0 ? windowIds.slice(pastLength) : idsOf(g)));
-        const stats = await this.graph.forwardScored(sequences, past, keep, targets, k, displayable);
+        const stats = await this.graph.forwardScored(sequences, past, keep, targets, k, displayable, this.info.vocabSize);
         if (keep && stats.cache) keptCache = { start: first.start, ids: windowIds, cache: stats.cache };
         group.forEach((g, b) => putRows(stats, b * rows, g.firstTarget, scored));
         scoredTokens += group.length * scored;

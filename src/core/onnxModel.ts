@@ -6,11 +6,11 @@
  * `attention_mask`, `position_ids`, `past_key_values.N.key/value` (whose outputs are
  * `present.N.key/value`), `use_cache_branch`, `logits_to_keep`; output `logits`.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { ModelFolderError, type ModelConfig } from './modelFolder';
 import type { RowStatistics } from './scoreHead';
-import { addScoringOutputs, SCORING } from './scoringGraph';
+import { addScoringOutputs, fileSource, SCORING } from './scoringGraph';
 
 /** Keys and values of the tokens already run, ready to be fed back as the next step's past. */
 export interface KvCache {
@@ -116,7 +116,7 @@ export class OnnxCausalLm {
     const feeds = this.feeds([ids], past);
     const rows = this.scoresInGraph && lastRows !== undefined ? Math.min(length, Math.max(1, lastRows)) : length;
     if (this.scoresInGraph) {
-      Object.assign(feeds, scoringFeeds(rows === length ? 0 : rows, new BigInt64Array(1), 1, 1, 1));
+      Object.assign(feeds, scoringFeeds(rows === length ? 0 : rows, new BigInt64Array(1), 1, 1));
     }
     const fetches = ['logits', ...(keepCache ? this.pastInputs.map((p) => p.outputName) : [])];
     const outputs = await this.session.run(feeds, fetches);
@@ -134,8 +134,9 @@ export class OnnxCausalLm {
   /**
    * Runs equal-length sequences side by side (batched along the first dimension) and returns
    * the statistics of the last `targets.length / sequences.length` rows of each, row r of
-   * sequence b analysed against `targets[b * rowsPerSequence + r]`. Only when `scoresInGraph`;
-   * a cache (past or kept) only with one sequence.
+   * sequence b analysed against `targets[b * rowsPerSequence + r]`; the top-k lists only ids
+   * below `displayable` (ids of a padded vocabulary the tokenizer cannot show are skipped).
+   * Only when `scoresInGraph`; a cache (past or kept) only with one sequence.
    */
   async forwardScored(
     sequences: readonly ArrayLike<number>[],
@@ -144,21 +145,27 @@ export class OnnxCausalLm {
     targets: BigInt64Array,
     topK: number,
     displayable: number,
+    logitsWidth: number,
   ): Promise<ScoredRows> {
     if (!this.scoresInGraph) throw new Error('This graph does not score in the graph');
     if ((past || keepCache) && sequences.length !== 1) throw new Error('A key/value cache goes with one sequence at a time');
-    const rowsPerSequence = targets.length / sequences.length;
+    const rows = targets.length;
     const feeds = this.feeds(sequences, past);
-    const k = Math.max(1, Math.min(topK, displayable));
-    Object.assign(feeds, scoringFeeds(rowsPerSequence, targets, sequences.length, k, displayable));
+    const k = Math.max(1, Math.min(topK, displayable, logitsWidth));
+    // Enough candidates that k displayable ones remain whatever the hidden ids score.
+    const searched = Math.min(logitsWidth, k + Math.max(0, logitsWidth - displayable));
+    Object.assign(feeds, scoringFeeds(rows / sequences.length, targets, sequences.length, searched));
     const fetches = [SCORING.logprob, SCORING.rank, SCORING.entropyBits, SCORING.topLogprobs, SCORING.topIds, ...(keepCache ? this.pastInputs.map((p) => p.outputName) : [])];
     const outputs = await this.session.run(feeds, fetches);
+    let topLogprobs = outputs[SCORING.topLogprobs]!.data as Float32Array;
+    let topIds = outputs[SCORING.topIds]!.data as BigInt64Array;
+    if (searched !== k) ({ topLogprobs, topIds } = displayableTopK(topLogprobs, topIds, rows, searched, k, displayable));
     return {
       logprobs: outputs[SCORING.logprob]!.data as Float32Array,
       ranks: outputs[SCORING.rank]!.data as Float32Array,
       entropyBits: outputs[SCORING.entropyBits]!.data as Float32Array,
-      topLogprobs: outputs[SCORING.topLogprobs]!.data as Float32Array,
-      topIds: outputs[SCORING.topIds]!.data as BigInt64Array,
+      topLogprobs,
+      topIds,
       k,
       cache: keepCache ? this.cacheFrom(outputs, past) : null,
     };
@@ -217,7 +224,7 @@ function describeGraph(session: ort.InferenceSession, config: ModelConfig, graph
   if (!outputNames.has('logits')) {
     throw new ModelFolderError('graph-unsupported', `${graphPath} has no logits output (outputs: ${session.outputNames.join(', ')}); it is not a causal language model graph`);
   }
-  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'logits_to_keep', 'num_logits_to_keep', SCORING.keep, SCORING.targets, SCORING.topK, SCORING.displayable]);
+  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'logits_to_keep', 'num_logits_to_keep', SCORING.keep, SCORING.targets, SCORING.topK]);
   const metadata = new Map(session.inputMetadata.map((m) => [m.name, m]));
   const pastInputs: PastInput[] = [];
   for (const name of session.inputNames) {
@@ -250,21 +257,41 @@ function describeGraph(session: ort.InferenceSession, config: ModelConfig, graph
 
 /** Reads the graph file and adds the scoring outputs, or says why not. */
 function rewriteForScoring(graphPath: string): { ok: true; bytes: Uint8Array } | { ok: false; reason: string } {
+  let fd: number | null = null;
   try {
-    if (statSync(graphPath).size > MAX_REWRITE_BYTES) return { ok: false, reason: 'the graph file is larger than 1 GiB' };
-    return addScoringOutputs(readFileSync(graphPath));
+    fd = openSync(graphPath, 'r');
+    const source = fileSource(fd);
+    if (source.length > MAX_REWRITE_BYTES) return { ok: false, reason: 'the graph file is larger than 1 GiB' };
+    return addScoringOutputs(source);
   } catch (error) {
     return { ok: false, reason: firstLine(error) };
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
-function scoringFeeds(keep: number, targets: BigInt64Array, batch: number, topK: number, displayable: number): Record<string, ort.Tensor> {
+function scoringFeeds(keep: number, targets: BigInt64Array, batch: number, topK: number): Record<string, ort.Tensor> {
   return {
     [SCORING.keep]: new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]),
     [SCORING.targets]: new ort.Tensor('int64', targets, [batch, targets.length / batch]),
     [SCORING.topK]: new ort.Tensor('int64', BigInt64Array.of(BigInt(topK)), [1]),
-    [SCORING.displayable]: new ort.Tensor('int64', BigInt64Array.of(BigInt(displayable)), [1]),
   };
+}
+
+/** The first k ids below `displayable` of each row's `searched` best, in order. */
+export function displayableTopK(logprobs: Float32Array, ids: BigInt64Array, rows: number, searched: number, k: number, displayable: number) {
+  const topLogprobs = new Float32Array(rows * k);
+  const topIds = new BigInt64Array(rows * k).fill(-1n);
+  const limit = BigInt(displayable);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0, kept = 0; i < searched && kept < k; i++) {
+      if (ids[r * searched + i]! >= limit) continue;
+      topIds[r * k + kept] = ids[r * searched + i]!;
+      topLogprobs[r * k + kept] = logprobs[r * searched + i]!;
+      kept++;
+    }
+  }
+  return { topLogprobs, topIds };
 }
 
 function emptyPast(input: PastInput, batch = 1): ort.Tensor {

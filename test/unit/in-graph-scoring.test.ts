@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { LanguageModel, type DocumentScores } from '../../src/core/engine';
+import { displayableTopK } from '../../src/core/onnxModel';
 import { addScoringOutputs, SCORING } from '../../src/core/scoringGraph';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
@@ -43,7 +44,7 @@ describe('the graph rewrite', () => {
     assert.ok(rewritten.ok);
     const session = await ort.InferenceSession.create(rewritten.bytes);
     try {
-      for (const name of [SCORING.keep, SCORING.targets, SCORING.topK, SCORING.displayable]) assert.ok(session.inputNames.includes(name), name);
+      for (const name of [SCORING.keep, SCORING.targets, SCORING.topK]) assert.ok(session.inputNames.includes(name), name);
       for (const name of [SCORING.logprob, SCORING.rank, SCORING.entropyBits, SCORING.topLogprobs, SCORING.topIds, 'logits']) assert.ok(session.outputNames.includes(name), name);
     } finally {
       await session.release();
@@ -69,6 +70,17 @@ describe('the graph rewrite', () => {
     assert.ok(once.ok);
     const twice = addScoringOutputs(once.bytes);
     assert.equal(twice.ok, false);
+  });
+});
+
+describe('top-k over a padded vocabulary', () => {
+  it('keeps, in order, the first k ids the tokenizer can show', () => {
+    // Two rows of 5 candidates each, ids >= 100 hidden.
+    const ids = BigInt64Array.from([7n, 120n, 3n, 101n, 9n, 150n, 140n, 130n, 2n, 1n]);
+    const logprobs = Float32Array.from([-1, -2, -3, -4, -5, -0.1, -0.2, -0.3, -0.4, -0.5]);
+    const { topIds, topLogprobs } = displayableTopK(logprobs, ids, 2, 5, 3, 100);
+    assert.deepEqual(Array.from(topIds, Number), [7, 3, 9, 2, 1, -1]);
+    assert.deepEqual(Array.from(topLogprobs), [-1, -3, -5, Math.fround(-0.4), Math.fround(-0.5), 0]);
   });
 });
 
