@@ -395,8 +395,15 @@ function verdicts(res: Results): string[] {
   if (res.hover) out.push(`Hover p95 <= ${TARGETS.hoverMs} ms: ${res.hover.p95 <= TARGETS.hoverMs ? 'MET' : 'NOT MET'} (${fmt(res.hover.p95 * 1000)} us host-side).`);
   if (res.memory) out.push(`Memory <= ${TARGETS.memoryMb} MB: ${res.memory.hwmMb <= TARGETS.memoryMb ? 'MET' : 'NOT MET'} (${fmt(res.memory.hwmMb)} MB peak${res.memory.hwmMb > TARGETS.memoryMb ? `, over by ${fmt(res.memory.hwmMb - TARGETS.memoryMb)} MB` : ''}).`);
   if (res.full.length) {
-    const best = Math.max(...res.full.map((r) => r.peakPct));
-    out.push(`>= ${TARGETS.peakPct}% of FLOP peak: ${best >= TARGETS.peakPct ? 'MET' : 'NOT MET'} (best ${fmt(best, 1)}% of ${fmt(res.machine.peak.gflops)} GFLOP/s).`);
+    // Judged against the measured FMA peak when there is one: the nominal peak assumes the
+    // clock the guest reports, and the FMA loop shows the vCPUs run faster than that.
+    const best = Math.max(...res.full.map((r) => r.gflops));
+    const nominalPct = (100 * best) / res.machine.peak.gflops;
+    const mp = res.measuredPeak;
+    const pct = mp ? (100 * best) / mp.gflops : nominalPct;
+    out.push(`>= ${TARGETS.peakPct}% of FLOP peak: ${pct >= TARGETS.peakPct ? 'MET' : 'NOT MET'} (best ${fmt(best, 1)} GFLOP/s = ` +
+      (mp ? `${fmt(pct, 1)}% of the measured ${fmt(mp.gflops)} GFLOP/s, ${fmt(nominalPct, 1)}% of the nominal ${fmt(res.machine.peak.gflops)}` : `${fmt(pct, 1)}% of the nominal ${fmt(res.machine.peak.gflops)} GFLOP/s`) +
+      `${pct < TARGETS.peakPct ? `; short by ${fmt(TARGETS.peakPct - pct, 1)} points` : ''}).`);
   }
   return out;
 }
