@@ -351,8 +351,9 @@ export async function nextWordDistribution(
       const completion = special ? '' : (decodeStrict(tokenizer.pieceBytes(c.id)) ?? '');
       return { text: c.text, completion, prob: c.prob, tokens: [c.id] };
     });
-    const contextIds = tokenizer.encode(context).ids.length;
     const room = model.info.bosTokenId === null ? model.info.windowSize : model.info.windowSize - 1;
+    // One token more than the window tells whether the context was cut.
+    const contextIds = tokenizer.encodeTail(context, room + 1).ids.length;
     return {
       words,
       entropyBits: next.entropyBits,
@@ -373,12 +374,13 @@ export async function nextWordDistribution(
   const { before, partial, midWord } = splitAtWord(context);
   const typed = encoder.encode(partial);
   const tokenizer = model.tokenizer;
-  const beforeIds = tokenizer.encode(before).ids;
   // The typed part may take a few tokens of its own before the word's new tokens start.
   const typedTokens = partial === '' ? 0 : tokenizer.encode(partial).ids.length;
   const bos = model.info.bosTokenId;
   const depthLimit = maxTokensPerWord + Math.max(0, typedTokens - 1);
   const room = Math.max(1, model.info.windowSize - (bos === null ? 0 : 1) - depthLimit);
+  // Only the window is conditioned on; one token more tells whether the context was cut.
+  const beforeIds = tokenizer.encodeTail(before, room + 1).ids;
   const ids = Array.from(beforeIds.subarray(Math.max(0, beforeIds.length - room)));
   const base = {
     contextTail: tailWords(context),

@@ -13,6 +13,20 @@ export interface TokenizedText {
   readonly exactOffsets: boolean;
 }
 
+/** The last tokens of a text, from `TextTokenizer.encodeTail`. */
+export interface TokenizedTail extends TokenizedText {
+  /**
+   * True when these are all of the text's tokens (`ids.length` is then its token count);
+   * false when they are only the last ones, at least as many as were asked for.
+   */
+  readonly wholeText: boolean;
+}
+
+/** Characters per token assumed for the first cut of `encodeTail`; a shortfall doubles the span. */
+const TAIL_CHARS_PER_TOKEN = 8;
+/** How far the check of `encodeTail` reaches before the cut and past the join, in characters. */
+const TAIL_CHECK_CHARS = 64;
+
 type JsonObject = Record<string, unknown>;
 
 /** How the tokenizer writes the bytes of the text into its vocabulary pieces. */
@@ -50,6 +64,8 @@ export class TextTokenizer {
   private readonly addedTokenIds: ReadonlySet<number>;
   private readonly pieceBytesCache = new Map<number, Uint8Array>();
   private readonly vocab: readonly (string | undefined)[];
+  /** Whether some token runs across a word boundary (see `encodeTail`); found on first use. */
+  private spansWordBoundary: boolean | undefined;
 
   constructor(tokenizerJson: JsonObject, tokenizerConfig: JsonObject) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
@@ -94,6 +110,104 @@ export class TextTokenizer {
     return { ids, starts: ranges.starts, ends: ranges.ends, exactOffsets: ranges.exact };
   }
 
+  /**
+   * The tokens at the end of `text`: at least the last `minTokens` of `encode(text)` (all
+   * of them when it has fewer), with the same ids and the same offsets into `text`, at a
+   * cost that grows with `minTokens`, not with the length of the text. For the context
+   * window before a cursor deep in a long document.
+   *
+   * How: only a suffix of the text is encoded, from a cut at a word boundary (a space after
+   * a character that is not space-like). No token of the vocabulary runs across such a
+   * boundary (checked once per tokenizer; if one does, the whole text is encoded), so BPE
+   * merges and Unigram or WordPiece splits on either side of it are independent; and the
+   * pre-tokenizers in use (GPT-2 and Llama-3 style regexes, whose matches never hold a
+   * space after a non-space, have no look-behind; Metaspace; whitespace splitting) end a
+   * pre-token there whatever came before. So the two encodings agree after the cut, except
+   * where the suffix's first word reads as the start of a text (a Prepend normalizer's `▁`,
+   * a Strip): the suffix's tokens before the next word boundary that starts a token (the
+   * join) are dropped. Normalizers and added tokens could in principle break this, so it
+   * is checked on every call: a second, short encoding from an earlier word boundary (or
+   * the start of the text) to a word boundary past the join must give exactly the same
+   * tokens over that stretch, or the whole text is encoded. Cuts are only made before a
+   * space, so never inside a surrogate pair, a combining sequence or a run of letters
+   * (whose BPE split depends on where the run starts): a line of 100 KB of `a` is encoded
+   * whole. If the suffix holds too few tokens it is doubled.
+   *
+   * `exactOffsets` is that of the encoded suffix.
+   */
+  encodeTail(text: string, minTokens: number): TokenizedTail {
+    const want = Math.max(0, Math.ceil(minTokens));
+    let span = TAIL_CHARS_PER_TOKEN * want + TAIL_CHECK_CHARS;
+    while (want > 0 && !this.someTokenSpansWordBoundary()) {
+      const cut = wordBoundaryAtOrBefore(text, text.length - span);
+      // No boundary, or one in the first half (encoding the text whole costs about the same).
+      if (cut === 0 || cut < text.length / 2) break;
+      const suffix = this.encode(text.slice(cut));
+      let first = 1;
+      while (first < suffix.ids.length && !isWordBoundary(text, cut + suffix.starts[first]!)) first++;
+      if (suffix.ids.length - first < want) {
+        span *= 2;
+        continue;
+      }
+      if (!this.tailAgrees(text, cut, suffix, first)) break;
+      return {
+        ids: suffix.ids.slice(first),
+        starts: suffix.starts.slice(first).map((s) => s + cut),
+        ends: suffix.ends.slice(first).map((e) => e + cut),
+        exactOffsets: suffix.exactOffsets,
+        wholeText: false,
+      };
+    }
+    return { ...this.encode(text), wholeText: true };
+  }
+
+  /**
+   * Whether a token of the vocabulary holds a space after a character that is not
+   * space-like: then a word boundary need not be a token boundary (a BPE trained without
+   * pre-tokenization may merge across words), and `encodeTail` encodes the whole text.
+   */
+  private someTokenSpansWordBoundary(): boolean {
+    if (this.spansWordBoundary === undefined) {
+      // How a space reads in the vocabulary: `▁` (or another replacement) for SentencePiece.
+      const spaceForm = this.pieceEncoding.kind === 'text' ? this.unitNormalizer?.(' ') || ' ' : ' ';
+      this.spansWordBoundary = false;
+      for (let id = 0; id < this.vocabSize && !this.spansWordBoundary; id++) {
+        const piece = this.pieceEncoding.kind === 'text' || this.addedTokenIds.has(id) ? this.vocab[id] : utf8.decode(this.pieceBytes(id));
+        if (piece === undefined || piece.length < 2) continue;
+        const text = spaceForm === ' ' ? piece : piece.replaceAll(spaceForm, ' ');
+        for (let i = 1; i < text.length; i++) {
+          if (isWordBoundary(text, i)) {
+            this.spansWordBoundary = true;
+            break;
+          }
+        }
+      }
+    }
+    return this.spansWordBoundary;
+  }
+
+  /**
+   * Whether an encoding from an earlier word boundary gives the same tokens as `suffix`
+   * (the encoding of `text` from `cut`) from its token `first` up to a word boundary a
+   * little further on.
+   */
+  private tailAgrees(text: string, cut: number, suffix: TokenizedText, first: number): boolean {
+    const join = cut + suffix.starts[first]!;
+    const from = wordBoundaryAtOrBefore(text, cut - TAIL_CHECK_CHARS);
+    const to = wordBoundaryAtOrAfter(text, join + TAIL_CHECK_CHARS);
+    const check = this.encode(text.slice(from, to));
+    let k = 0;
+    while (k < check.ids.length && from + check.starts[k]! < join) k++;
+    if (k === check.ids.length || from + check.starts[k]! !== join) return false;
+    if (from + check.ends[check.ids.length - 1]! !== to) return false;
+    for (let i = first; k < check.ids.length; i++, k++) {
+      if (i >= suffix.ids.length) return false;
+      if (check.ids[k] !== suffix.ids[i]) return false;
+      if (from + check.starts[k]! !== cut + suffix.starts[i]! || from + check.ends[k]! !== cut + suffix.ends[i]!) return false;
+    }
+    return true;
+  }
+
   /** The bytes a token stands for, as they appear in the (normalised) text. */
   pieceBytes(id: number): Uint8Array {
     let bytes = this.pieceBytesCache.get(id);
@@ -134,6 +248,29 @@ export class TextTokenizer {
   decode(ids: readonly number[]): string {
     return ids.length === 0 ? '' : this.tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
+}
+
+/** Whitespace, controls and invisible separators: characters that never end a word for `encodeTail`. */
+function isSpaceLike(code: number): boolean {
+  return code <= 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0x1680 || (code >= 0x2000 && code <= 0x200f)
+    || (code >= 0x2028 && code <= 0x202f) || code === 0x205f || code === 0x3000 || code === 0xfeff;
+}
+
+/** A space (U+0020) right after a character that is not space-like: a word boundary for `encodeTail`. */
+function isWordBoundary(text: string, at: number): boolean {
+  return at > 0 && at < text.length && text.charCodeAt(at) === 0x20 && !isSpaceLike(text.charCodeAt(at - 1));
+}
+
+/** The last word boundary at or before `at`, or 0 (the start of the text) when there is none. */
+function wordBoundaryAtOrBefore(text: string, at: number): number {
+  for (let i = Math.min(at, text.length - 1); i > 0; i--) if (isWordBoundary(text, i)) return i;
+  return 0;
+}
+
+/** The first word boundary at or after `at`, or the end of the text when there is none. */
+function wordBoundaryAtOrAfter(text: string, at: number): number {
+  for (let i = Math.max(at, 1); i < text.length; i++) if (isWordBoundary(text, i)) return i;
+  return text.length;
 }
 
 function flattenComponents(component: unknown): JsonObject[] {

@@ -10,7 +10,8 @@ import { CancelledError, LanguageModel, type ContinuationState } from '../../src
 import { nextWordDistribution, splitAtWord, tailWords } from '../../src/core/nextWords';
 import { documentFigures, parseFromPanel, temperedShares, tokenRows, tokenRowsCsv } from '../../src/core/panelProtocol';
 import { WorkerClient, WorkerRequestError } from '../../src/core/workerClient';
-import { TINY_MODEL as MODEL } from '../helpers/tokenizers';
+import type { TextTokenizer } from '../../src/core/textTokenizer';
+import { TINY_MODEL as MODEL, TRICKY_TEXTS } from '../helpers/tokenizers';
 import { buildWorker, manualSignal, SMALL_WINDOW } from '../helpers/workerBundle';
 
 
@@ -275,6 +276,34 @@ describe('next-word distribution on the tiny model', () => {
     assert.equal(result.truncated, true);
     assert.ok(result.contextTokens + 1 + 4 <= model.info.windowSize, `${result.contextTokens} context tokens`);
     assert.ok(result.words.length > 0);
+  });
+
+  test('conditioning on the tail of a long context gives what encoding all of it gives', async () => {
+    // The same model, its tokenizer encoding every context whole (the behaviour before encodeTail).
+    const tokenizer = Object.create(model.tokenizer) as TextTokenizer;
+    tokenizer.encodeTail = (text: string) => ({ ...model.tokenizer.encode(text), wholeText: true });
+    const wholeModel = Object.create(model) as LanguageModel;
+    Object.defineProperty(wholeModel, 'tokenizer', { value: tokenizer });
+
+    const text = [
+      'The quick brown fox jumps over the lazy dog, and then it ran back home. '.repeat(12),
+      'def f(x):\n    if x:\n        return x + 1\n    return 0\r\n'.repeat(8),
+      Object.values(TRICKY_TEXTS).filter((t) => t.length < 200).join(' '),
+    ].join('\n').repeat(3);
+    const cursors = [0.35, 0.5, 0.61, 0.72, 0.8, 0.93, 1].map((f) => Math.floor(text.length * f));
+    cursors.push(text.indexOf(' lazy', text.length / 2) + 3, text.lastIndexOf('return') + 2, text.lastIndexOf('\n') + 1);
+    let tails = 0;
+    for (const cursor of cursors) {
+      const context = text.slice(0, cursor);
+      if (!model.tokenizer.encodeTail(splitAtWord(context).before, model.info.windowSize).wholeText) tails++;
+      for (const options of [{ maxWords: 5, beamWidth: 2, maxTokensPerWord: 2 }, { maxWords: 5, rawTokens: true }]) {
+        const got = await nextWordDistribution(model, context, options);
+        const expected = await nextWordDistribution(wholeModel, context, options);
+        assert.deepEqual(got, expected, `at ${cursor} ${JSON.stringify(context.slice(-30))}, ${options.rawTokens ? 'tokens' : 'words'}`);
+        assert.equal(got.truncated, true);
+      }
+    }
+    assert.ok(tails >= cursors.length - 1, `only ${tails} of ${cursors.length} contexts were cut`);
   });
 
   test('cancellation stops the search', async () => {
