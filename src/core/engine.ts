@@ -162,6 +162,8 @@ export class LanguageModel {
    * `previous`. Weak, so the cache goes when the caller drops the result.
    */
   private readonly windowCaches = new WeakMap<DocumentScores, WindowCache>();
+  /** The text each result of `score` was computed from, for re-tokenizing only what changed. */
+  private readonly scoredTexts = new WeakMap<DocumentScores, string>();
 
   private constructor(
     readonly info: ModelInfo,
@@ -213,9 +215,16 @@ export class LanguageModel {
     return this.tokenizer.encode(text);
   }
 
-  /** Tokenizes and scores a whole text. */
+  /**
+   * Tokenizes and scores a whole text. With `options.previous` from this model, only the
+   * text after the first change is tokenized again (`TextTokenizer.encodeEdited`).
+   */
   async score(text: string, options: ScoreOptions = {}): Promise<DocumentScores> {
-    return this.scoreTokens(this.tokenize(text), text, options);
+    const previousText = options.previous ? this.scoredTexts.get(options.previous) : undefined;
+    const tokens = previousText === undefined ? this.tokenize(text) : this.tokenizer.encodeEdited(options.previous!, previousText, text);
+    const result = await this.scoreTokens(tokens, text, options);
+    this.scoredTexts.set(result, text);
+    return result;
   }
 
   async scoreTokens(tokens: TokenizedText, text: string, options: ScoreOptions = {}): Promise<DocumentScores> {
@@ -398,9 +407,10 @@ export class LanguageModel {
    */
   async predictNext(context: string, topK: number): Promise<NextTokens> {
     this.assertUsable();
-    const ids = this.tokenizer.encode(context).ids;
     const bos = this.info.bosTokenId;
     const room = bos === null ? this.info.windowSize : this.info.windowSize - 1;
+    // Only the last window of the context is used: tokenize the end of it.
+    const ids = this.tokenizer.encodeTail(context, room).ids;
     const tail = Array.from(ids.subarray(Math.max(0, ids.length - room)));
     const sequence = bos === null ? tail : [bos, ...tail];
     if (sequence.length === 0) return { candidates: [], entropyBits: NaN };

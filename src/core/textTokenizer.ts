@@ -162,6 +162,49 @@ export class TextTokenizer {
   }
 
   /**
+   * The encoding of `text`, given `previous`, the encoding of an earlier version of it
+   * (`previousText`): equal to `encode(text)`, at a cost that grows with what follows the
+   * first change instead of with the whole text. Typing deep in a long document re-encodes
+   * only its end.
+   *
+   * The tokens before a word boundary at least `TAIL_CHECK_CHARS` before the first changed
+   * character are taken from `previous`; the rest is encoded from that boundary, joined as
+   * in `encodeTail` (same argument, same per-call check), and only where `previous` also has
+   * a token starting at the join. Anything else encodes the whole text.
+   */
+  encodeEdited(previous: TokenizedText, previousText: string, text: string): TokenizedText {
+    const limit = Math.min(previousText.length, text.length);
+    let changed = 0;
+    while (changed < limit && previousText.charCodeAt(changed) === text.charCodeAt(changed)) changed++;
+    if (changed === text.length && text.length === previousText.length) return previous;
+    const cut = this.someTokenSpansWordBoundary() ? 0 : wordBoundaryAtOrBefore(text, changed - TAIL_CHECK_CHARS);
+    if (cut > 0) {
+      const suffix = this.encode(text.slice(cut));
+      let first = 1;
+      while (first < suffix.ids.length && !isWordBoundary(text, cut + suffix.starts[first]!)) first++;
+      const join = first < suffix.ids.length ? cut + suffix.starts[first]! : Infinity;
+      // The tokens of `previous` before the join end at or before it, the next starts there.
+      const kept = join <= changed ? firstAtOrAfter(previous.starts, join) : -1;
+      if (kept > 0 && previous.starts[kept] === join && previous.ends[kept - 1]! <= join && this.tailAgrees(text, cut, suffix, first)) {
+        const count = kept + suffix.ids.length - first;
+        const ids = new Int32Array(count);
+        const starts = new Int32Array(count);
+        const ends = new Int32Array(count);
+        ids.set(previous.ids.subarray(0, kept));
+        starts.set(previous.starts.subarray(0, kept));
+        ends.set(previous.ends.subarray(0, kept));
+        ids.set(suffix.ids.subarray(first), kept);
+        for (let i = first, j = kept; i < suffix.ids.length; i++, j++) {
+          starts[j] = suffix.starts[i]! + cut;
+          ends[j] = suffix.ends[i]! + cut;
+        }
+        return { ids, starts, ends, exactOffsets: previous.exactOffsets && suffix.exactOffsets };
+      }
+    }
+    return this.encode(text);
+  }
+
+  /**
    * Whether a token of the vocabulary holds a space after a character that is not
    * space-like: then a word boundary need not be a token boundary (a BPE trained without
    * pre-tokenization may merge across words), and `encodeTail` encodes the whole text.
@@ -248,6 +291,18 @@ export class TextTokenizer {
   decode(ids: readonly number[]): string {
     return ids.length === 0 ? '' : this.tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
+}
+
+/** The first index whose value is at least `value` in an ascending array, or the length. */
+function firstAtOrAfter(values: Int32Array, value: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (values[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Whitespace, controls and invisible separators: characters that never end a word for `encodeTail`. */

@@ -4,7 +4,8 @@
  * on the test model's and the default model's byte-level BPE, the SentencePiece layouts and
  * an NFC normalizer; hostile text (emoji, CJK, combining marks, CRLF, lone surrogates,
  * special-token literals, long runs without spaces) included. Tokenizers that break the
- * word-boundary argument are encoded whole.
+ * word-boundary argument are encoded whole. `encodeEdited` (the encoding after an edit,
+ * reusing the unchanged beginning) must equal `encode` under random edits of the same texts.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -161,5 +162,89 @@ describe('encodeTail: the last tokens of a text, from its end only', () => {
     const tail = tokenizer.encodeTail(text, 20);
     assert.equal(tail.wholeText, true);
     assertTailOf(tokenizer, text, 20, tail, 'start-dependent normalizer');
+  });
+});
+
+/** Asserts that `edited` is exactly `encode(text)`. */
+function assertEncodingOf(tokenizer: TextTokenizer, text: string, edited: { ids: Int32Array; starts: Int32Array; ends: Int32Array; exactOffsets: boolean }, label: string): void {
+  const whole = tokenizer.encode(text);
+  assert.deepEqual(Array.from(edited.ids), Array.from(whole.ids), `${label}: ids`);
+  assert.deepEqual(Array.from(edited.starts), Array.from(whole.starts), `${label}: starts`);
+  assert.deepEqual(Array.from(edited.ends), Array.from(whole.ends), `${label}: ends`);
+  assert.equal(edited.exactOffsets, whole.exactOffsets, `${label}: exact offsets`);
+}
+
+/** A tokenizer that records how many characters each `encode` call was given. */
+function counting(files: Files): { tokenizer: TextTokenizer; encoded: number[] } {
+  const encoded: number[] = [];
+  class Counting extends TextTokenizer {
+    override encode(text: string) {
+      encoded.push(text.length);
+      return super.encode(text);
+    }
+  }
+  return { tokenizer: new Counting(files.json, files.config), encoded };
+}
+
+/** An edit: where (a fraction of the text), how many characters it deletes, what it inserts. */
+const edit = fc.record({
+  at: fc.integer({ min: 0, max: 1000 }).map((permille) => permille / 1000),
+  deleted: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 400 })),
+  inserted: fc.oneof(fc.constant(''), fc.constantFrom('x', ' ', '\n', 'é', '😀', ' the'), fragment, fc.constantFrom(...PROSE).map((w) => ` ${w}`)),
+});
+
+describe('encodeEdited: the encoding after an edit, reusing the unchanged beginning', () => {
+  for (const [name, files] of Object.entries(TOKENIZERS)) {
+    it(`${name}: random edits of random hostile texts give the whole encoding`, () => {
+      const { tokenizer, encoded } = counting(files());
+      let reused = 0;
+      let runs = 0;
+      fc.assert(
+        fc.property(longText, fc.array(edit, { minLength: 1, maxLength: 4 }), (original, edits) => {
+          let text = original;
+          let tokens = tokenizer.encode(text);
+          for (const { at, deleted, inserted } of edits) {
+            const position = Math.floor(at * text.length);
+            const next = text.slice(0, position) + inserted + text.slice(position + deleted);
+            encoded.length = 0;
+            const edited = tokenizer.encodeEdited(tokens, text, next);
+            runs++;
+            if (encoded.length > 0 && encoded[0]! < next.length) reused++;
+            assertEncodingOf(tokenizer, next, edited, JSON.stringify(next.slice(Math.max(0, position - 40), position + 40)));
+            text = next;
+            tokens = edited;
+          }
+        }),
+        { numRuns: 120, seed: 20261128 },
+      );
+      // A test that only ever took the fallback would prove nothing.
+      assert.ok(reused > runs / 4, `the beginning was reused in ${reused} of ${runs} edits`);
+    });
+  }
+
+  it('typing at 90% of a long document encodes only its end', () => {
+    const { tokenizer, encoded } = counting({
+      json: JSON.parse(readFileSync(join(DEFAULT_MODEL, 'tokenizer.json'), 'utf8')),
+      config: JSON.parse(readFileSync(join(DEFAULT_MODEL, 'tokenizer_config.json'), 'utf8')),
+    });
+    let text = PROSE.join(' ').repeat(40); // about 45,000 characters
+    let tokens = tokenizer.encode(text);
+    const at = Math.floor(text.length * 0.9);
+    for (const ch of 'hello, world') {
+      const position = at + (text.length - PROSE.join(' ').length * 40);
+      const next = text.slice(0, position) + ch + text.slice(position);
+      encoded.length = 0;
+      tokens = tokenizer.encodeEdited(tokens, text, next);
+      text = next;
+      const total = encoded.reduce((a, b) => a + b, 0);
+      assert.ok(total < text.length * 0.15, `encoded ${encoded.join(' + ')} of ${text.length} characters`);
+    }
+    assertEncodingOf(tokenizer, text, tokens, 'after typing');
+  });
+
+  it('an unchanged text gives the previous encoding back', () => {
+    const tokenizer = new TextTokenizer(tinyTokenizerFiles().json, tinyTokenizerFiles().config);
+    const tokens = tokenizer.encode('unchanged text');
+    assert.equal(tokenizer.encodeEdited(tokens, 'unchanged text', 'unchanged text'), tokens);
   });
 });
