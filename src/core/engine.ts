@@ -115,14 +115,14 @@ export interface ContinuationState {
 export const DEFAULT_TOP_K = 10;
 export const DEFAULT_MAX_WINDOW = 1024;
 /**
- * Intra-op threads when none are asked for: half the logical CPUs (about the physical cores
- * where each core runs two hardware threads), at most 4, at least 1. The model's matrix
- * products are small: on this project's 2-vCPU machine, whose two vCPUs share one core's FMA
- * units, one thread scored as fast as two on a quiet machine and 1.6-1.8x faster while
- * anything else ran (BENCHMARKS.md); a spare CPU also keeps the editor responsive.
+ * Intra-op threads when none are asked for: the logical CPUs, at most 4 (the model's matrix
+ * products are small; more threads mostly add synchronisation). Measured on the 2-vCPU
+ * machine (bench/scratch/runOverhead.mts): a 256-token window took 11.5 ms on 2 threads and
+ * 20.1 ms on 1 when nothing else ran, but 36 ms on 2 and 20 ms on 1 while other work kept
+ * both vCPUs busy; the `surprisalLens.threads` setting is there for such machines.
  */
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /**
