@@ -134,11 +134,12 @@ const MAX_WINDOWS_PER_RUN = 4;
 /**
  * ...and at most as many as keep each full-vocabulary intermediate of the statistics (rows
  * x vocabulary floats; ONNX Runtime holds a few at once and its arena keeps the peak) under
- * 8 MB: 2 windows of 129 rows for the default model's 8,192-token vocabulary, 1 for larger
- * vocabularies. Measured (bench/scratch/memBatch.mts): peak RSS +35 MB with 1 window per run,
- * +75 MB with 2, +137 MB with 4, while scoring 8,000 tokens.
+ * 4 MB: 1 window of 129 rows for the default model's 8,192-token vocabulary, 4 for the test
+ * model's 400. Measured for the default model on a quiet machine (bench/scratch/memBatch.mts,
+ * 8,000 tokens): 770, 740 and 752-780 ms with 1, 2 and 4 windows per run, for peak RSS
+ * +45, +75-120 and +155 MB; under load the batches gained more (x1.15-1.35).
  */
-const MAX_STATISTICS_CELLS = 1 << 21;
+const MAX_STATISTICS_CELLS = 1 << 20;
 
 /** One window of a scoring run: document tokens [start, end), scoring [firstTarget, end). */
 interface ScoringWindow {

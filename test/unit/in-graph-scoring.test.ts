@@ -126,11 +126,17 @@ describe('in-graph scoring on the default model', () => {
     assert.equal(outside.info.inGraphScoringUnavailable, 'turned off');
   });
 
-  it('gives the scores of the graph as it is, with batched windows, over several thousand tokens', async () => {
-    const a = await inGraph.score(text);
-    const b = await outside.score(text);
-    assert.ok(a.tokenCount > 2000, `${a.tokenCount} tokens: enough windows for several batches`);
-    assertSameScores(a, b, 'default model');
+  it('gives the scores of the graph as it is, one window per run or four, over several thousand tokens', async () => {
+    const batched = await LanguageModel.load(DEFAULT_MODEL, { threads: 2, windowsPerRun: 4 });
+    try {
+      const b = await outside.score(text);
+      const a = await inGraph.score(text);
+      assert.ok(a.tokenCount > 2000, `${a.tokenCount} tokens: enough windows for several batches`);
+      assertSameScores(a, b, 'default model');
+      assertSameScores(await batched.score(text), b, 'default model, 4 windows per run');
+    } finally {
+      await batched.dispose();
+    }
   });
 
   it('matches the PyTorch reference: log-probs, ranks and the most likely id', async () => {
