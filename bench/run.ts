@@ -389,7 +389,9 @@ function verdicts(res: Results): string[] {
   }
   if (res.edit) {
     const s = res.edit.speedup;
-    out.push(`Edit re-score >= x${TARGETS.edit} faster: ${s >= TARGETS.edit ? 'MET' : 'NOT MET'} (x${fmt(s, 1)}${s < TARGETS.edit ? `, short by ${fmt(100 * (1 - s / TARGETS.edit))}%` : ''}; it re-runs ${res.edit.windowsEdit} of ${res.edit.windowsFull} windows, ${res.edit.cachedPositions} positions of them from the key/value cache of the previous edit).`);
+    // Enough digits that the figure never rounds onto the other side of the target.
+    const digits = Math.abs(s - TARGETS.edit) < 0.05 ? 3 : 1;
+    out.push(`Edit re-score >= x${TARGETS.edit} faster: ${s >= TARGETS.edit ? 'MET' : 'NOT MET'} (x${fmt(s, digits)}${s < TARGETS.edit ? `, short by ${fmt(100 * (1 - s / TARGETS.edit), digits)}%` : ''}; it re-runs ${res.edit.windowsEdit} of ${res.edit.windowsFull} windows, ${res.edit.cachedPositions} positions of them from the key/value cache of the previous edit).`);
   }
   if (res.cold) out.push(`Cold start <= ${fmt(TARGETS.coldMs)} ms: ${res.cold.firstScoresMs <= TARGETS.coldMs ? 'MET' : 'NOT MET'} (${fmt(res.cold.firstScoresMs)} ms${res.cold.firstScoresMs > TARGETS.coldMs ? `, over by ${fmt(res.cold.firstScoresMs - TARGETS.coldMs)} ms` : ''}; decoration not included).`);
   if (res.hover) out.push(`Hover p95 <= ${TARGETS.hoverMs} ms: ${res.hover.p95 <= TARGETS.hoverMs ? 'MET' : 'NOT MET'} (${fmt(res.hover.p95 * 1000)} us host-side).`);
@@ -467,6 +469,7 @@ async function main(): Promise<void> {
 
   res.notes.push(
     `FLOPs: ${fmt(res.model.matmulParams)} matmul weights per position (${a.layers} layers x (4 x ${a.embd}^2 + 2 x ${a.embd} x ${a.inner}) + LM head ${a.vocab} x ${a.embd}), 2 flops each, ` +
+      `the LM head counted only on the rows it runs (${lm.info.inGraphScoringUnavailable === null ? 'in-graph scoring: the scored rows of each window plus its last' : 'every position'}), ` +
       `plus attention 2 x 2 x ${a.layers} x T x ${a.embd} per position with T the window length (the graph computes the full T x T scores and masks them); ` +
       `counted over every position the engine runs (windows of ${res.model.window} with stride ${res.model.stride}, so each document token runs about ${fmt(res.model.window / res.model.stride, 1)} times).`,
     `Peak: ${machine.peak.how}`,

@@ -289,7 +289,7 @@ export class TextTokenizer {
   }
 
   decode(ids: readonly number[]): string {
-    return ids.length === 0 ? '' : this.tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    return ids.length === 0 ? '' : this.tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 }
 

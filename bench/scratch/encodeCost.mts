@@ -1,0 +1,12 @@
+import { LanguageModel } from '../../src/core/engine';
+import { benchTexts } from '../texts';
+const lm = await LanguageModel.load('models/default', { threads: 2 });
+const text = benchTexts(lm.tokenizer, [2000]).find((t) => t.kind === 'prose')!.text;
+const med = (f: () => void) => { const x: number[] = []; for (let i = 0; i < 31; i++) { const t = performance.now(); f(); x.push(performance.now() - t); } return x.sort((a, b) => a - b)[15]!.toFixed(3); };
+const tail = text.slice(Math.floor(text.length * 0.9));
+console.log(`whole ${text.length} chars: ${med(() => lm.tokenizer.encode(text))} ms; last 10% (${tail.length} chars): ${med(() => lm.tokenizer.encode(tail))} ms; 130 chars: ${med(() => lm.tokenizer.encode(tail.slice(0, 130)))} ms`);
+const prev = lm.tokenizer.encode(text);
+const at = Math.floor(text.length * 0.9);
+const next = text.slice(0, at) + 'q' + text.slice(at + 1);
+console.log(`encodeEdited: ${med(() => lm.tokenizer.encodeEdited(prev, text, next))} ms`);
+await lm.dispose();
