@@ -11,6 +11,7 @@ import type { DocumentScores } from '../core/engine';
 import { firstTokenEndingAfter } from '../core/tokenView';
 import type { ScoreStore } from './scoreStore';
 import type { Settings } from './settings';
+import { offsetsWithMargin } from './visibleText';
 
 const STATE_KEY = 'surprisalLens.heatmapEnabled';
 const RANK_COLOR_NAMES = ['top10', 'top100', 'top1000', 'beyond'];
@@ -30,8 +31,6 @@ const PALETTES: Record<string, { surprisal: string[]; rank: string[] } | undefin
     rank: ['#80808015', '#80808045', '#80808075', '#808080b0'],
   },
 };
-/** Lines above and below the visible ranges decorated first. */
-const VISIBLE_MARGIN_LINES = 50;
 /** Tokens per shard: about 5 ms of work per step on a slow machine. */
 const SHARD_TOKENS = 2000;
 
@@ -206,8 +205,7 @@ function visibleShards(editor: vscode.TextEditor, scores: DocumentScores): numbe
   const document = editor.document;
   const shards = new Set<number>();
   for (const r of editor.visibleRanges) {
-    const start = document.offsetAt(new vscode.Position(Math.max(0, r.start.line - VISIBLE_MARGIN_LINES), 0));
-    const end = document.offsetAt(document.lineAt(Math.min(document.lineCount - 1, r.end.line + VISIBLE_MARGIN_LINES)).range.end);
+    const { start, end } = offsetsWithMargin(document, r.start.line, r.end.line);
     const last = Math.max(0, scores.tokenCount - 1);
     const [from, to] = [Math.min(firstTokenEndingAfter(scores, start), last), Math.min(firstTokenEndingAfter(scores, end), last)];
     for (let s = Math.floor(from / SHARD_TOKENS); s <= Math.floor(to / SHARD_TOKENS); s++) shards.add(s);

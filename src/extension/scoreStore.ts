@@ -9,6 +9,7 @@ import type { ScoredDocument } from '../core/protocol';
 import { WorkerRequestError } from '../core/workerClient';
 import type { ModelService } from './modelService';
 import type { Settings } from './settings';
+import { offsetsWithMargin } from './visibleText';
 
 export interface ScoreEntry {
   readonly uri: vscode.Uri;
@@ -209,16 +210,11 @@ export class ScoreStore implements vscode.Disposable {
 
 /** Documents at least this long score the visible part first. */
 const PRIORITY_MIN_CHARS = 20_000;
-/** Lines around the visible ones that count as visible. */
-const PRIORITY_MARGIN_LINES = 50;
-
 /** The character range shown in the editors of this document, with a margin. */
 function visibleRange(document: vscode.TextDocument): { start: number; end: number } | undefined {
   const ranges = vscode.window.visibleTextEditors.filter((e) => e.document === document).flatMap((e) => e.visibleRanges);
   if (ranges.length === 0) return undefined;
-  const first = Math.max(0, Math.min(...ranges.map((r) => r.start.line)) - PRIORITY_MARGIN_LINES);
-  const last = Math.min(document.lineCount - 1, Math.max(...ranges.map((r) => r.end.line)) + PRIORITY_MARGIN_LINES);
-  return { start: document.offsetAt(new vscode.Position(first, 0)), end: document.offsetAt(document.lineAt(last).range.end) };
+  return offsetsWithMargin(document, Math.min(...ranges.map((r) => r.start.line)), Math.max(...ranges.map((r) => r.end.line)));
 }
 
 /** The promise, rejected early if the caller's token is cancelled (the job itself goes on). */
