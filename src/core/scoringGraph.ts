@@ -10,9 +10,13 @@
  *
  * Only the protobuf framing of the graph is touched (protobufjs's wire-level reader and
  * writer): the model's own nodes and weights are copied byte for byte, straight from the
- * file into the one buffer handed to ONNX Runtime, and the file on disk is never changed, so any Hugging Face export whose head is a float32 MatMul gets the fast
- * path. Anything else (external weight files, other heads, old opsets) returns the reason,
- * and the engine uses the graph as it is.
+ * file into the one buffer handed to ONNX Runtime, and the file on disk is never changed,
+ * so any Hugging Face export whose head is a float32 MatMul gets the fast path. Anything
+ * else (external weight files, other heads, opsets outside 13-23) returns the reason, and
+ * the engine uses the graph as it is.
+ *
+ * (Optional inputs with default values inside the exported file would have spared the
+ * rewrite, but onnxruntime-node neither lists nor accepts overridable initializers.)
  */
 import { fstatSync, readSync } from 'node:fs';
 import { Reader, Writer } from 'protobufjs/minimal';
