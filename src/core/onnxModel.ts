@@ -128,7 +128,7 @@ export class OnnxCausalLm {
     if (logits.length !== rows * logitsWidth) {
       throw new ModelFolderError('graph-unsupported', `The graph returned logits for ${logits.length / logitsWidth} positions, expected ${rows}`);
     }
-    return { logits, logitsWidth, cache: keepCache ? this.cacheFrom(outputs, past) : null };
+    return { logits, logitsWidth, cache: keepCache ? this.cacheFrom(outputs, past, length) : null };
   }
 
   /**
@@ -167,7 +167,7 @@ export class OnnxCausalLm {
       topLogprobs,
       topIds,
       k,
-      cache: keepCache ? this.cacheFrom(outputs, past) : null,
+      cache: keepCache ? this.cacheFrom(outputs, past, sequences[0]!.length) : null,
     };
   }
 
@@ -202,12 +202,12 @@ export class OnnxCausalLm {
     return feeds;
   }
 
-  private cacheFrom(outputs: ort.InferenceSession.OnnxValueMapType, past: KvCache | null): KvCache | null {
+  /** The `present.*` outputs as the cache for the next step: past + the positions just run. */
+  private cacheFrom(outputs: ort.InferenceSession.OnnxValueMapType, past: KvCache | null, length: number): KvCache | null {
     if (this.pastInputs.length === 0) return null;
     const tensors = new Map<string, ort.Tensor>();
     for (const input of this.pastInputs) tensors.set(input.inputName, outputs[input.outputName]!);
-    const length = Number(tensors.get(this.pastInputs[0]!.inputName)!.dims[2]);
-    return { length: Math.max(length, past?.length ?? 0), tensors };
+    return { length: (past?.length ?? 0) + length, tensors };
   }
 
   async release(): Promise<void> {
