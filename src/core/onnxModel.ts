@@ -48,7 +48,7 @@ export interface SessionSettings {
   readonly inGraphScoring?: boolean;
 }
 
-/** Graph files larger than this are loaded as they are: the rewrite holds two copies in memory. */
+/** Graph files larger than this are loaded as they are: the rewritten graph is one more copy in memory while ONNX Runtime loads it. */
 const MAX_REWRITE_BYTES = 1 << 30;
 
 export class OnnxCausalLm {
