@@ -1,6 +1,7 @@
 """Train the default model (GPT-2 architecture) on the tokenized corpus. Resumable.
 
 CPU (default):  nice -n 10 /usr/bin/python3 models/recipe/train.py --config cpu --budget-min 80
+Long CPU run:   nohup nice -n 10 /usr/bin/python3 models/recipe/train.py --config cpu-long --deadline 17:08 &
 GPU (CUDA):     /usr/bin/python3 models/recipe/train.py --config gpu --out models/recipe/work/ckpt-gpu
 Continue from the shipped model:  ... --init-from models/default  (reads onnx/model.onnx weights)
 
@@ -11,6 +12,14 @@ cosine decay to 10%) follows training progress = max(step / max_steps, elapsed /
 so a wall-clock budget ends the run on the low LR. A checkpoint (model, optimizer, step,
 elapsed time, RNG) is written atomically every --ckpt-min minutes and at the end;
 rerunning the same command resumes from it.
+
+--schedule wsd (config cpu-long) is for training spread over many sessions, each of which
+may be stopped at any moment: every process start ramps the LR up over a short warm-up
+(the optimizer state may be fresh or stale), holds it, and decays it linearly to
+--final-lr-frac over the last --decay-min minutes before --deadline, so each session ends
+on an annealed, exportable model. Without a checkpoint it warm-starts from --init-from
+(default models/default). SIGTERM/SIGINT save a checkpoint before exiting; train.bin is
+re-read at each checkpoint when it changed (a new corpus tokenized with the same tokenizer).
 """
 from __future__ import annotations
 
@@ -33,6 +42,10 @@ CONFIGS = {
     # ~4,000 tok/s on 2 Zen 4 cores under bf16 autocast (see README for measurements)
     "cpu": dict(n_layer=6, n_head=4, n_embd=256, n_positions=256, batch=24, lr=1.5e-3, warmup=150,
                 device="cpu", dtype="bfloat16", budget_min=80.0, max_steps=10**9),
+    # many sessions on 2 CPU cores, warm-started from models/default (same shape and tokenizer)
+    "cpu-long": dict(n_layer=6, n_head=4, n_embd=256, n_positions=256, batch=24, lr=8e-4, warmup=60,
+                     device="cpu", dtype="bfloat16", budget_min=10**6, max_steps=10**12, schedule="wsd",
+                     init_from=os.path.join(os.path.dirname(HERE), "default")),
     # one CUDA GPU, about 10 minutes. NOTE: ~17.6 M parameters = ~70 MB in fp32, over the 30 MB
     # limit for models/default; it needs weight-only int8 export (not implemented yet).
     "gpu": dict(n_layer=8, n_head=6, n_embd=384, n_positions=512, batch=64, lr=1.0e-3, warmup=200,
@@ -68,11 +81,22 @@ def load_init_from(model: GPT2, folder: str):
 
 class Batches:
     def __init__(self, path, ctx, batch, seed, doc_start_frac=0.3):
-        self.ids = np.fromfile(path, dtype=np.uint16)
-        self.starts = np.flatnonzero(self.ids == 0)
+        self.path = path
+        self.load()
         self.ctx, self.batch = ctx, batch
         self.rng = np.random.default_rng(seed)
         self.frac = doc_start_frac
+
+    def load(self):
+        self.mtime = os.path.getmtime(self.path)
+        self.ids = np.fromfile(self.path, dtype=np.uint16)
+        self.starts = np.flatnonzero(self.ids == 0)
+
+    def reload_if_changed(self):
+        if os.path.getmtime(self.path) != self.mtime:
+            self.load()
+            return True
+        return False
 
     def state(self):
         return self.rng.bit_generator.state
@@ -136,8 +160,10 @@ def main():
     ap.add_argument("--budget-min", type=float, default=None, help="wall-clock training budget (minutes)")
     ap.add_argument("--deadline", default=None, help="absolute UTC stop time HH:MM (today); whichever comes first")
     ap.add_argument("--max-steps", type=int, default=None)
-    ap.add_argument("--ckpt-min", type=float, default=5.0)
+    ap.add_argument("--ckpt-min", type=float, default=10.0)
     ap.add_argument("--init-from", default=None, help="exported model folder, e.g. models/default")
+    ap.add_argument("--decay-min", type=float, default=30.0, help="wsd: linear LR decay over the last minutes before --deadline")
+    ap.add_argument("--final-lr-frac", type=float, default=0.05, help="wsd: LR at the deadline, as a fraction of the peak")
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
@@ -152,6 +178,10 @@ def main():
     if args.batch: C["batch"] = args.batch
     if args.layers: C["n_layer"] = args.layers
     if args.ctx: C["n_positions"] = args.ctx
+    if args.init_from is None: args.init_from = C.get("init_from")
+    wsd = C.get("schedule") == "wsd"
+    if wsd and not args.deadline and not args.bench:
+        raise SystemExit("--schedule wsd needs --deadline HH:MM (UTC) to know when to decay")
     budget_s = 60 * (args.budget_min if args.budget_min is not None else C["budget_min"])
     max_steps = args.max_steps or C["max_steps"]
     device = C["device"]
@@ -181,6 +211,7 @@ def main():
                             lr=C["lr"], betas=(0.9, 0.95), eps=1e-8)
     data = Batches(os.path.join(args.data, "train.bin"), cfg.n_positions, C["batch"], args.seed)
     step, elapsed, tokens_seen = 0, 0.0, 0
+    run_step = 0  # steps of this process: the wsd warm-up restarts on every start
     if os.path.exists(ck_path) and not args.bench:
         ck = torch.load(ck_path, map_location=device)
         if ck["cfg"] != cfg.to_dict():
@@ -191,7 +222,7 @@ def main():
         data.set_state(ck["data_rng"])
         torch.set_rng_state(ck["torch_rng"])
         log(fh, f"resumed from {ck_path} at step {step}, {elapsed / 60:.1f} min, {tokens_seen / 1e6:.2f} M tokens")
-    elif args.init_from:
+    elif args.init_from and not args.bench:
         load_init_from(model, args.init_from)
         model.to(device)
         log(fh, f"initialised from {args.init_from}")
@@ -211,6 +242,11 @@ def main():
         if os.path.exists(args.heldout) and not args.bench else []
 
     def lr_at(progress):
+        if wsd:
+            ramp = min(1.0, (run_step + 1) / C["warmup"])
+            left = deadline - time.time()
+            decay = min(1.0, max(0.0, left / (60 * args.decay_min)))
+            return C["lr"] * ramp * (args.final_lr_frac + (1 - args.final_lr_frac) * decay)
         if step < C["warmup"]:
             return C["lr"] * (step + 1) / C["warmup"]
         return C["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
@@ -222,6 +258,15 @@ def main():
         torch.save(ck, ck_path + ".tmp")
         os.replace(ck_path + ".tmp", ck_path)
 
+    import signal
+    stop = {"sig": None}
+
+    def on_signal(signum, frame):
+        stop["sig"] = signum  # finish the current step, then checkpoint and exit
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
     model.train()
     t_last_ck = time.time()
     t_log, tok_log = time.time(), 0
@@ -229,6 +274,9 @@ def main():
     while True:
         progress = max(step / max_steps, elapsed / budget_s)
         if progress >= 1.0 or (deadline and time.time() >= deadline):
+            break
+        if stop["sig"] is not None:
+            log(fh, f"signal {stop['sig']}: stopping")
             break
         t0 = time.time()
         lr = lr_at(progress)
@@ -247,6 +295,7 @@ def main():
             torch.cuda.synchronize()
         dt = time.time() - t0
         step += 1
+        run_step += 1
         elapsed += dt
         tokens_seen += x.numel()
         tok_log += x.numel()
@@ -267,6 +316,8 @@ def main():
             hl = heldout_loss(model, hold, device, amp) if hold else float("nan")
             save()
             log(fh, f"checkpoint step {step}; held-out loss {hl:.4f} nats/token")
+            if data.reload_if_changed():
+                log(fh, f"train.bin changed: now {len(data.ids) / 1e6:.2f} M tokens")
             t_last_ck = time.time()
     hl = heldout_loss(model, hold, device, amp) if hold else float("nan")
     save()

@@ -1,9 +1,12 @@
 """Train the ~8,192-token byte-level BPE on the training split and tokenize the corpus.
 
 Usage: /usr/bin/python3 models/recipe/train_tokenizer.py [--vocab 8192]
-Writes work/tok/tokenizer.json + tokenizer_config.json, work/tok/train.bin (uint16 token
+       /usr/bin/python3 models/recipe/train_tokenizer.py --reuse models/default/tokenizer.json
+Writes <out>/tokenizer.json + tokenizer_config.json, <out>/train.bin (uint16 token
 ids, every document prefixed with BOS id 0; documents in shuffled order) and
-work/tok/stats.json (bytes/token per kind, on the held-out documents).
+<out>/stats.json (bytes/token per kind, on the held-out documents).
+--reuse skips BPE training and tokenizes with an existing tokenizer, so a model trained
+with that tokenizer (the shipped one) can keep training on a new corpus.
 """
 from __future__ import annotations
 
@@ -58,23 +61,32 @@ def main():
     ap.add_argument("--vocab", type=int, default=8192)
     ap.add_argument("--ctx", type=int, default=256, help="model_max_length written to tokenizer_config.json")
     ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--corpus", default=os.path.join(WORK, "corpus"), help="folder with train.jsonl, heldout.jsonl")
+    ap.add_argument("--out", default=TOK)
+    ap.add_argument("--reuse", default=None, help="existing tokenizer.json: tokenize only, no BPE training")
     args = ap.parse_args()
-    os.makedirs(TOK, exist_ok=True)
+    TOKD = args.out
+    os.makedirs(TOKD, exist_ok=True)
     t0 = time.time()
-    docs = list(read_jsonl(os.path.join(WORK, "corpus", "train.jsonl")))
+    docs = list(read_jsonl(os.path.join(args.corpus, "train.jsonl")))
     texts = [d["text"] for d in docs]
-    chunks = [texts[i::args.procs * 4] for i in range(args.procs * 4)]
-    with Pool(args.procs) as p:
-        counts = Counter()
-        for c in p.map(_count, chunks):
-            counts.update(c)
-    print(f"counted {len(counts)} distinct pre-tokens in {time.time() - t0:.1f}s", flush=True)
-    t1 = time.time()
-    merges = train_bpe(counts, args.vocab, min_frequency=2, log_every=1000)
-    print(f"trained {len(merges)} merges in {time.time() - t1:.1f}s", flush=True)
-    bpe = ByteBPE(merges)
-    bpe.save(TOK, args.ctx)
-    tok_path = os.path.join(TOK, "tokenizer.json")
+    if args.reuse:
+        bpe = ByteBPE.load(args.reuse)
+        bpe.save(TOKD, args.ctx)
+        print(f"reusing {args.reuse} ({bpe.vocab_size} tokens)", flush=True)
+    else:
+        chunks = [texts[i::args.procs * 4] for i in range(args.procs * 4)]
+        with Pool(args.procs) as p:
+            counts = Counter()
+            for c in p.map(_count, chunks):
+                counts.update(c)
+        print(f"counted {len(counts)} distinct pre-tokens in {time.time() - t0:.1f}s", flush=True)
+        t1 = time.time()
+        merges = train_bpe(counts, args.vocab, min_frequency=2, log_every=1000)
+        print(f"trained {len(merges)} merges in {time.time() - t1:.1f}s", flush=True)
+        bpe = ByteBPE(merges)
+        bpe.save(TOKD, args.ctx)
+    tok_path = os.path.join(TOKD, "tokenizer.json")
 
     t2 = time.time()
     with Pool(args.procs, initializer=_init, initargs=(tok_path,)) as p:
@@ -83,7 +95,9 @@ def main():
         for res in p.imap(_encode, [texts[i:i + step] for i in range(0, len(texts), step)]):
             arrs.extend(res)
     ids = np.concatenate(arrs)
-    ids.tofile(os.path.join(TOK, "train.bin"))
+    # write then rename: a running trainer may be reading the previous train.bin
+    ids.tofile(os.path.join(TOKD, "train.bin.tmp"))
+    os.replace(os.path.join(TOKD, "train.bin.tmp"), os.path.join(TOKD, "train.bin"))
     nbytes = sum(len(t.encode("utf-8")) for t in texts)
     print(f"tokenized {nbytes / 1e6:.1f} MB -> {len(ids) / 1e6:.2f} M tokens ({nbytes / len(ids):.2f} bytes/token)"
           f" in {time.time() - t2:.1f}s", flush=True)
@@ -91,7 +105,7 @@ def main():
     # bytes/token per kind on held-out documents, and the longest whitespace-only token
     _init(tok_path)
     per = {}
-    for d in read_jsonl(os.path.join(WORK, "corpus", "heldout.jsonl")):
+    for d in read_jsonl(os.path.join(args.corpus, "heldout.jsonl")):
         n = len(_bpe.encode(d["text"]))
         b = len(d["text"].encode("utf-8"))
         k = per.setdefault(d["kind"], [0, 0])
@@ -105,7 +119,7 @@ def main():
                              if set(bpe.token_bytes[i]) <= {32}][:20],
         "seconds": round(time.time() - t0, 1),
     }
-    with open(os.path.join(TOK, "stats.json"), "w") as f:
+    with open(os.path.join(TOKD, "stats.json"), "w") as f:
         json.dump(stats, f, indent=1, ensure_ascii=False)
     print(json.dumps(stats, ensure_ascii=False))
 
