@@ -1,0 +1,218 @@
+/**
+ * Every file variant the Hub's ONNX repositories ship loads and scores: fp32, fp16 (fp16 KV
+ * cache and logits), dynamic int8 (MatMulInteger), 4-bit MatMulNBits (blocks of 32 and 128),
+ * q4f16, external data files, Optimum's merged decoder, a logits_to_keep input; for GPT-2,
+ * Llama (GQA) and Qwen2 (GQA, qkv biases, padded logits). The fixtures are random-weight
+ * models made by test/fixtures/variants/make_variants.py with the operators and layouts of
+ * ONNX Runtime's and transformers.js's conversion tools.
+ *
+ * Checked per variant: the tokens tile the text; the log-probs equal the fp32 graph's within a
+ * tolerance that follows from the variant's arithmetic (below), and track them (correlation);
+ * re-scoring after an edit through the key/value cache equals scoring from scratch; and
+ * transformers.js, loading the same file with its `dtype` option, gives the same log-probs
+ * within 1e-3 (both run the same graph in the same ONNX Runtime).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
+import { LanguageModel } from '../../src/core/engine';
+
+const ROOT = join(__dirname, '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'variants');
+
+/** A text longer than the 64-token windows used below, so sliding windows run too. */
+const TEXT = [
+  'The quick brown fox jumps over the lazy dog, and the dog does not mind.\n',
+  'def wrap(text, width=70):\n    """Wrap a paragraph."""\n    return [line.strip() for line in text.splitlines()]\n',
+  'Numbers: 3.14159, 2.71828; symbols { } [ ] < > and an emoji 🦊 at the end.\n',
+].join('');
+/** Fits one window: what transformers.js scores in one forward pass. */
+const SHORT = 'The quick brown fox jumps over the lazy dog.\ndef f(x):\n    return x + 1\n';
+
+interface Variant {
+  readonly file: string;
+  readonly archs: readonly string[];
+  /** Largest |ln P - ln P(fp32)| over the tokens, and why. */
+  readonly tolerance: number;
+  readonly why: string;
+  /** transformers.js from_pretrained options that load this file. */
+  readonly transformersJs: Record<string, unknown>;
+  /**
+   * Largest |Δ ln P| between re-scoring an edit through the cache and scoring from scratch.
+   * Exact graphs: 1e-4. Dynamic int8: DynamicQuantizeLinear takes one scale per run over all
+   * the rows it is given, so a window run as cached prefix + the rest quantizes its
+   * activations differently from one run over the whole window (transformers.js's generation
+   * through the cache does the same); the difference is within the variant's own error.
+   */
+  readonly editTolerance?: number;
+}
+
+const ALL = ['gpt2', 'llama', 'qwen2'];
+const VARIANTS: readonly Variant[] = [
+  { file: 'model.onnx', archs: ALL, tolerance: 0, why: 'the reference itself', transformersJs: { dtype: 'fp32' } },
+  {
+    file: 'model_external.onnx', archs: ALL, tolerance: 1e-5, why: 'the same weights read from two data files; only kernel order can differ',
+    transformersJs: { dtype: 'fp32', model_file_name: 'model_external', use_external_data_format: 2 },
+  },
+  {
+    file: 'decoder_model_merged.onnx', archs: ALL, tolerance: 1e-5, why: 'the same weights in two If branches',
+    transformersJs: { dtype: 'fp32', model_file_name: 'decoder_model_merged' },
+  },
+  {
+    file: 'model_logits_to_keep.onnx', archs: ['llama', 'qwen2'], tolerance: 1e-5, why: 'a Slice before the same LM head',
+    transformersJs: { dtype: 'fp32', model_file_name: 'model_logits_to_keep' },
+  },
+  {
+    // 11-bit mantissas: each rounding is within 2^-11 relative; logits of magnitude ~5 move by
+    // ~1e-3 after a few layers, and a log-prob is a difference of two such (measured <= 5.3e-3).
+    file: 'model_fp16.onnx', archs: ALL, tolerance: 2e-2, why: 'float16 weights, activations, cache and logits',
+    transformersJs: { dtype: 'fp16' },
+  },
+  {
+    // Weights on 127 levels per output column (reduce_range), activations on 256 levels per
+    // tensor: ~0.5-1% relative error per product, ~0.02-0.1 nats on these logits (measured <= 0.13).
+    file: 'model_quantized.onnx', archs: ALL, tolerance: 0.3, why: 'int8 weights (7-bit range) and dynamically quantized uint8 activations',
+    transformersJs: { dtype: 'q8' }, editTolerance: 0.3,
+  },
+  {
+    file: 'model_uint8.onnx', archs: ['llama'], tolerance: 0.3, why: 'uint8 weights (7-bit range), uint8 activations',
+    transformersJs: { dtype: 'uint8' }, editTolerance: 0.3,
+  },
+  {
+    // 16 levels per block of 32 (or 128) weights scaled by the block's largest magnitude: a step
+    // of ~0.4 standard deviations, ~6% relative error per weight; on these random weights the
+    // log-probs move by up to ~0.7 nats (real models' weights are smoother, errors smaller).
+    file: 'model_q4.onnx', archs: ALL, tolerance: 1.5, why: '4-bit weights, blocks of 32',
+    transformersJs: { dtype: 'q4' },
+  },
+  {
+    file: 'model_q4_block128.onnx', archs: ['llama', 'qwen2'], tolerance: 1.5, why: '4-bit weights, blocks of 128 (padded where K < 128)',
+    transformersJs: { dtype: 'fp32', model_file_name: 'model_q4_block128' },
+  },
+  {
+    file: 'model_q4f16.onnx', archs: ALL, tolerance: 1.5, why: '4-bit weights in a float16 graph: the q4 error plus the fp16 one',
+    transformersJs: { dtype: 'q4f16' },
+  },
+];
+
+/** Smallest correlation of a variant's log-probs with fp32's: a broken dequantisation scatters them. */
+const MIN_CORRELATION = 0.95;
+
+function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let n = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i]!) || !Number.isFinite(b[i]!)) continue;
+    n++; sa += a[i]!; sb += b[i]!; saa += a[i]! ** 2; sbb += b[i]! ** 2; sab += a[i]! * b[i]!;
+  }
+  return (sab - (sa * sb) / n) / Math.sqrt((saa - sa ** 2 / n) * (sbb - sb ** 2 / n));
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]!) && Number.isNaN(b[i]!)) continue;
+    max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  }
+  return max;
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/** ln P of each id after BOS, from transformers.js's own forward pass over `[bos, ...ids]`. */
+async function transformersJsLogprobs(arch: string, options: Record<string, unknown>, ids: readonly number[]): Promise<number[]> {
+  const model = await AutoModelForCausalLM.from_pretrained(arch, { local_files_only: true, ...options } as never);
+  try {
+    const sequence = [0, ...ids];
+    const inputs: Record<string, Tensor> = {
+      input_ids: new Tensor('int64', BigInt64Array.from(sequence, BigInt), [1, sequence.length]),
+      attention_mask: new Tensor('int64', new BigInt64Array(sequence.length).fill(1n), [1, sequence.length]),
+    };
+    // transformers.js fills num_logits_to_keep itself; the newer name is passed as the user would.
+    if (options.model_file_name === 'model_logits_to_keep' && arch === 'qwen2') inputs.logits_to_keep = new Tensor('int64', [0n], []);
+    const out = (await model.forward(inputs)) as { logits: Tensor };
+    const [, rows, width] = out.logits.dims as [number, number, number];
+    assert.equal(rows, sequence.length);
+    const raw = out.logits.data as ArrayLike<number>;
+    const value = out.logits.type === 'float16' && raw instanceof Uint16Array ? (i: number) => halfToFloat(raw[i]!) : (i: number) => Number(raw[i]!);
+    const result: number[] = [];
+    for (let t = 0; t < ids.length; t++) {
+      let max = -Infinity;
+      for (let v = 0; v < width; v++) max = Math.max(max, value(t * width + v));
+      let sum = 0;
+      for (let v = 0; v < width; v++) sum += Math.exp(value(t * width + v) - max);
+      result.push(value(t * width + ids[t]!) - max - Math.log(sum));
+    }
+    return result;
+  } finally {
+    await model.dispose();
+  }
+}
+
+for (const arch of ALL) {
+  describe(`${arch} variants`, () => {
+    const folder = join(FIXTURES, arch);
+    let reference: Float64Array;
+
+    before(async () => {
+      const fp32 = await LanguageModel.load(folder, { threads: 1, graphFile: 'onnx/model.onnx' });
+      try {
+        reference = (await fp32.score(TEXT, { windowSize: 64 })).logprobs;
+      } finally {
+        await fp32.dispose();
+      }
+      env.allowRemoteModels = false;
+      env.allowLocalModels = true;
+      env.localModelPath = FIXTURES + '/';
+    });
+
+    for (const variant of VARIANTS.filter((v) => v.archs.includes(arch))) {
+      it(`${variant.file}: tiles the text, log-probs within ${variant.tolerance} of fp32 (${variant.why}), edits through the cache, transformers.js within 1e-3`, async (t) => {
+        const model = await LanguageModel.load(folder, { threads: 1, graphFile: `onnx/${variant.file}` });
+        try {
+          const scores = await model.score(TEXT, { windowSize: 64 });
+          assert.ok(scores.tokenCount > 100, 'several windows of 64');
+          assert.equal(scores.starts[0], 0);
+          assert.equal(scores.ends[scores.tokenCount - 1], TEXT.length);
+          for (let i = 1; i < scores.tokenCount; i++) assert.equal(scores.starts[i], scores.ends[i - 1], `token ${i} starts where ${i - 1} ends`);
+          for (let i = 0; i < scores.tokenCount; i++) assert.ok(Number.isFinite(scores.logprobs[i]!) && scores.logprobs[i]! <= 0, `token ${i}: ${scores.logprobs[i]}`);
+          const diff = maxAbsDiff(scores.logprobs, reference);
+          const r = correlation(scores.logprobs, reference);
+          t.diagnostic(`${scores.tokenCount} tokens, max |Δ ln P| vs fp32 ${diff.toExponential(2)}, correlation ${r.toFixed(5)}, in-graph: ${model.info.inGraphScoringUnavailable ?? 'yes'}`);
+          assert.ok(diff <= variant.tolerance, `max |Δ ln P| ${diff} > ${variant.tolerance}`);
+          assert.ok(r >= MIN_CORRELATION, `correlation ${r}`);
+
+          // An edit near the end: the edited window starts from the cached keys/values.
+          const edited = TEXT.replace('at the end', 'at the END');
+          const incremental = await model.score(edited, { windowSize: 64, previous: scores });
+          const fresh = await model.score(edited, { windowSize: 64 });
+          assert.ok(incremental.reusedTokens > 0);
+          const editDiff = maxAbsDiff(incremental.logprobs, fresh.logprobs);
+          assert.ok(incremental.cachedPositions > 0, 'the edited window started from the cache');
+          assert.ok(editDiff <= (variant.editTolerance ?? 1e-4), `edit through the cache: ${editDiff}`);
+
+          const short = await model.score(SHORT, { windowSize: 128 });
+          const ids = Array.from(short.ids);
+          const theirs = await transformersJsLogprobs(arch, variant.transformersJs, ids);
+          const vsTransformersJs = maxAbsDiff(short.logprobs, theirs);
+          t.diagnostic(`transformers.js (${JSON.stringify(variant.transformersJs)}): max |Δ ln P| ${vsTransformersJs.toExponential(2)} over ${ids.length} tokens`);
+          assert.ok(vsTransformersJs <= 1e-3, `transformers.js differs by ${vsTransformersJs}`);
+        } finally {
+          await model.dispose();
+        }
+      });
+    }
+  });
+}
+
+after(() => {
+  env.localModelPath = '/models/';
+});
