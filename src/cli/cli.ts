@@ -6,10 +6,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LanguageModel, type DocumentScores } from '../core/engine';
-import { bundledModelPath, ModelFolderError } from '../core/modelFolder';
+import { bundledModelPath, ModelFolderError, resolveModelVariant } from '../core/modelFolder';
 import { tokenView, visibleToken, type TokenView } from '../core/tokenView';
 
-const USAGE = 'usage: surprisal-lens score <file> [--model <dir>] [--top-k N] [--json] [--threads N]';
+const USAGE = 'usage: surprisal-lens score <file> [--model <dir>] [--top-k N] [--json] [--threads N] [--variant NAME]';
 
 class UsageError extends Error {}
 
@@ -22,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
       'top-k': { type: 'string' },
       json: { type: 'boolean', default: false },
       threads: { type: 'string' },
+      variant: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -38,14 +39,16 @@ async function main(argv: string[]): Promise<number> {
   const text = readFileSync(path, 'utf8');
   const modelPath = resolve(values.model ?? bundledModelPath(resolve(__dirname, '..')));
 
-  const model = await LanguageModel.load(modelPath, { threads });
+  // A variant name (fp32, q8, q4, merged fp32...) or a graph path; absent: the folder's automatic choice.
+  const variant = resolveModelVariant(modelPath, values.variant);
+  const model = await LanguageModel.load(modelPath, { threads, graphFile: variant.graphFile });
   try {
     const scores = await model.score(text, { topK });
     const tokenTexts = (id: number) => model.tokenizer.displayText(id);
     const tokens = Array.from({ length: scores.tokenCount }, (_, i) => tokenView(scores, i, text, tokenTexts));
     if (values.json) {
       const output = {
-        model: { name: model.info.name, path: model.info.path, vocabSize: model.info.vocabSize, contextLength: model.info.contextLength, inGraphScoringUnavailable: model.info.inGraphScoringUnavailable },
+        model: { name: model.info.name, path: model.info.path, vocabSize: model.info.vocabSize, contextLength: model.info.contextLength, variant: variant.name, inGraphScoringUnavailable: model.info.inGraphScoringUnavailable },
         tokens,
         summary: { ...scores.summary, tokens: scores.tokenCount, exactOffsets: scores.exactOffsets },
       };

@@ -2,7 +2,7 @@
  * Reads a model folder in the Hugging Face / Optimum / Transformers.js layout and checks it
  * before anything heavy is loaded, so every way a folder can be broken gets its own message.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 export type ModelFolderErrorCode =
@@ -15,7 +15,11 @@ export type ModelFolderErrorCode =
   | 'graph-invalid'
   | 'graph-unsupported'
   | 'vocab-mismatch'
-  | 'context-invalid';
+  | 'context-invalid'
+  | 'variant-missing'
+  | 'external-data-missing'
+  | 'operator-unsupported'
+  | 'memory-insufficient';
 
 /** A model folder the engine cannot use; the message is one line, meant for the user. */
 export class ModelFolderError extends Error {
@@ -41,6 +45,7 @@ export const GRAPH_CANDIDATES = [
   'onnx/model_int8.onnx',
   'onnx/model_uint8.onnx',
   'onnx/model_q4.onnx',
+  'onnx/model_q4f16.onnx',
   'onnx/decoder_model.onnx',
   'decoder_model.onnx',
 ] as const;
@@ -175,4 +180,128 @@ function modelName(config: Record<string, unknown>, path: string): string {
 export function bundledModelPath(extensionRoot: string): string {
   const trained = join(extensionRoot, 'models', 'default');
   return existsSync(join(trained, 'config.json')) ? trained : join(extensionRoot, 'models', 'tiny');
+}
+
+/** transformers.js's dtype names for the suffixes of `model{suffix}.onnx` (its `DEFAULT_DTYPE_SUFFIX_MAPPING`). */
+const DTYPE_SUFFIXES: Readonly<Record<string, string>> = {
+  '': 'fp32',
+  _fp16: 'fp16',
+  _quantized: 'q8',
+  _int8: 'int8',
+  _uint8: 'uint8',
+  _q4: 'q4',
+  _q4f16: 'q4f16',
+  _bnb4: 'bnb4',
+};
+
+/** What each dtype is, for a picker's detail line. */
+const DTYPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  fp32: 'float32 weights (the reference)',
+  fp16: 'float16 weights, cache and logits',
+  q8: '8-bit weights, dynamically quantized activations (MatMulInteger)',
+  int8: '8-bit signed weights (MatMulInteger)',
+  uint8: '8-bit unsigned weights (MatMulInteger)',
+  q4: '4-bit weights (MatMulNBits)',
+  q4f16: '4-bit weights in a float16 graph',
+  bnb4: '4-bit NF4/FP4 weights (MatMulBnb4)',
+};
+
+/**
+ * Which variant a folder loads when none is chosen: the first of these it has. fp32 first:
+ * it is the model as trained (the others are judged against it) and, at 135M parameters on
+ * an AVX-512 CPU, measured as fast as or faster than the quantized files (BENCHMARKS.md);
+ * then the most faithful of the smaller ones. Unknown files are never chosen automatically.
+ */
+export const AUTOMATIC_VARIANT_ORDER = ['fp32', 'merged fp32', 'fp16', 'merged fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
+
+/** One graph file of a model folder and what comes with it. */
+export interface ModelVariant {
+  /**
+   * Short name: the transformers.js dtype for `onnx/model{suffix}.onnx` ('fp32', 'fp16', 'q8',
+   * 'q4', 'q4f16'...), 'merged <dtype>' for Optimum's `decoder_model_merged{suffix}.onnx`, else
+   * the file path. Unique within the folder; what `surprisalLens.modelVariant` holds.
+   */
+  readonly name: string;
+  /** The graph file, relative to the folder (`LoadOptions.graphFile`). */
+  readonly graphFile: string;
+  /** The graph file and its external weight files (`{graph}_data`, `{graph}_data_1`...), relative to the folder. */
+  readonly files: readonly string[];
+  /** Total size of `files`. */
+  readonly bytes: number;
+  /** One line for a picker ("4-bit weights (MatMulNBits)"); empty for an unknown file. */
+  readonly description: string;
+}
+
+/**
+ * Every ONNX graph of a model folder (`onnx/*.onnx` and `*.onnx` at the top), in
+ * `AUTOMATIC_VARIANT_ORDER` then by file name. Files the engine never loads as a causal LM
+ * (Optimum's separate `decoder_with_past_model`) are left out.
+ */
+export function listModelVariants(folder: string): ModelVariant[] {
+  const variants: ModelVariant[] = [];
+  for (const dir of ['onnx', '']) {
+    const full = join(folder, dir);
+    if (!existsSync(full) || !statSync(full).isDirectory()) continue;
+    const entries = readdirSync(full);
+    for (const entry of entries.filter((e) => e.endsWith('.onnx')).sort()) {
+      const graphFile = dir ? `${dir}/${entry}` : entry;
+      if (!statSync(join(folder, graphFile)).isFile() || entry.startsWith('decoder_with_past_model')) continue;
+      const dataPattern = new RegExp(`^${entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_data(_\\d+)?$`);
+      const dataFiles = entries.filter((e) => dataPattern.test(e)).sort(byChunkNumber).map((e) => (dir ? `${dir}/${e}` : e));
+      const files = [graphFile, ...dataFiles];
+      const bytes = files.reduce((sum, f) => sum + statSync(join(folder, f)).size, 0);
+      const dtype = dtypeOf(entry);
+      variants.push({ name: variantName(graphFile, dtype), graphFile, files, bytes, description: dtype ? DTYPE_DESCRIPTIONS[dtype.dtype] ?? '' : '' });
+    }
+  }
+  const rank = (v: ModelVariant) => {
+    const i = (AUTOMATIC_VARIANT_ORDER as readonly string[]).indexOf(v.name);
+    return i < 0 ? AUTOMATIC_VARIANT_ORDER.length : i;
+  };
+  return variants.sort((a, b) => rank(a) - rank(b) || a.graphFile.localeCompare(b.graphFile));
+}
+
+/**
+ * The variant to load: `requested` as a variant name or a graph file path relative to the
+ * folder, or, when it is empty, the first of `AUTOMATIC_VARIANT_ORDER` present (else the
+ * usual `GRAPH_CANDIDATES` search). A requested variant the folder lacks is an error naming
+ * the ones it has, rather than a silent fallback to another file.
+ */
+export function resolveModelVariant(folder: string, requested?: string): ModelVariant {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new ModelFolderError('folder-missing', `Model folder not found: ${folder}`);
+  }
+  const variants = listModelVariants(folder);
+  const wanted = requested?.trim() ?? '';
+  if (wanted !== '') {
+    const found = variants.find((v) => v.name === wanted || v.graphFile === wanted.replace(/\\/g, '/'));
+    if (found) return found;
+    throw new ModelFolderError(
+      'variant-missing',
+      `The model folder ${folder} has no variant "${wanted}"; it has ${variants.map((v) => v.name).join(', ') || 'no ONNX graph'}`,
+    );
+  }
+  const automatic = variants.find((v) => (AUTOMATIC_VARIANT_ORDER as readonly string[]).includes(v.name));
+  if (automatic) return automatic;
+  const graphPath = findGraph(folder, undefined);
+  const graphFile = graphPath.slice(folder.replace(/[\\/]+$/, '').length + 1).replace(/\\/g, '/');
+  return variants.find((v) => v.graphFile === graphFile) ?? { name: graphFile, graphFile, files: [graphFile], bytes: statSync(graphPath).size, description: '' };
+}
+
+function dtypeOf(file: string): { dtype: string; merged: boolean } | null {
+  const match = /^(model|decoder_model_merged)(.*)\.onnx$/.exec(file);
+  if (!match) return null;
+  const dtype = DTYPE_SUFFIXES[match[2]!];
+  return dtype ? { dtype, merged: match[1] === 'decoder_model_merged' } : null;
+}
+
+function variantName(graphFile: string, dtype: { dtype: string; merged: boolean } | null): string {
+  // Only the `onnx/` files carry the dtype names: a top-level model.onnx keeps its path so names stay unique.
+  if (!dtype || !graphFile.startsWith('onnx/')) return graphFile;
+  return dtype.merged ? `merged ${dtype.dtype}` : dtype.dtype;
+}
+
+function byChunkNumber(a: string, b: string): number {
+  const n = (s: string) => Number(/_data_(\d+)$/.exec(s)?.[1] ?? 0);
+  return n(a) - n(b);
 }

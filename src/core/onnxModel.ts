@@ -6,11 +6,13 @@
  * `attention_mask`, `position_ids`, `past_key_values.N.key/value` (whose outputs are
  * `present.N.key/value`), `use_cache_branch`, `logits_to_keep`; output `logits`.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { freemem } from 'node:os';
+import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelFolderError, type ModelConfig } from './modelFolder';
 import type { RowStatistics } from './scoreHead';
-import { addScoringOutputs, fileSource, SCORING } from './scoringGraph';
+import { addScoringOutputs, externalTensors, fileSource, SCORING } from './scoringGraph';
 
 /** Keys and values of the tokens already run, ready to be fed back as the next step's past. */
 export interface KvCache {
@@ -51,6 +53,94 @@ export interface SessionSettings {
 /** Graph files larger than this are loaded as they are: the rewritten graph is one more copy in memory while ONNX Runtime loads it. */
 const MAX_REWRITE_BYTES = 1 << 30;
 
+/**
+ * Memory a load needs, as a multiple of the model's files: ONNX Runtime holds the parsed
+ * graph, the initializers as tensors and, for float MatMuls, a pre-packed copy of each
+ * weight at once before it frees the first (peak RSS measured at 2.2-2.6x the fp32 file for
+ * the 135M benchmark model, BENCHMARKS.md). A model is refused only when even 1.5x its files
+ * exceed the free memory: past that point the load would swap or be killed, and below it the
+ * estimate is too rough to refuse on.
+ */
+export const LOAD_MEMORY_FACTOR = 1.5;
+
+/** What a model's files come to, checked before ONNX Runtime sees them. */
+export interface GraphFiles {
+  /** The graph file and every external data file it names. */
+  readonly files: readonly string[];
+  readonly bytes: number;
+}
+
+/**
+ * Checks a graph's files before loading: every external data file it names exists, lies
+ * beside it and is long enough for the tensors read from it, and the files fit in
+ * `availableMemory` (default: the free memory, MemAvailable on Linux). Each failure is a
+ * one-line ModelFolderError; nothing is loaded, so a model already in use is untouched.
+ */
+export function checkGraphFiles(graphPath: string, availableMemory: number = freemem()): GraphFiles {
+  const folder = dirname(graphPath);
+  const name = basename(graphPath);
+  let tensors: ReturnType<typeof externalTensors> = [];
+  let fd: number | null = null;
+  try {
+    fd = openSync(graphPath, 'r');
+    tensors = externalTensors(fileSource(fd));
+  } catch {
+    // Not a readable graph: ONNX Runtime's own message says so when it is loaded.
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+  const ends = new Map<string, number>();
+  for (const t of tensors) ends.set(t.location, Math.max(ends.get(t.location) ?? 0, t.length < 0 ? t.offset : t.offset + t.length));
+  const files = [graphPath];
+  for (const [location, end] of ends) {
+    if (isAbsolute(location) || normalize(location).startsWith('..')) {
+      throw new ModelFolderError('external-data-missing', `${name} reads weights from ${location}, outside its folder; refused`);
+    }
+    const path = join(folder, location);
+    if (!existsSync(path) || !statSync(path).isFile()) {
+      throw new ModelFolderError('external-data-missing', `${name} keeps weights in ${location}, which is missing from ${folder}`);
+    }
+    const size = statSync(path).size;
+    if (size < end) {
+      throw new ModelFolderError('external-data-missing', `${location} is truncated: ${size} bytes, but ${name} reads up to byte ${end} (download it again)`);
+    }
+    files.push(path);
+  }
+  const bytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+  checkMemory(bytes, availableMemory, name);
+  return { files, bytes };
+}
+
+/** Refuses a model whose files, times LOAD_MEMORY_FACTOR, exceed the available memory. */
+export function checkMemory(bytes: number, availableMemory: number, what: string): void {
+  const needed = bytes * LOAD_MEMORY_FACTOR;
+  if (needed > availableMemory) {
+    const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+    throw new ModelFolderError(
+      'memory-insufficient',
+      `${what} needs about ${gb(needed)} of memory to load (${gb(bytes)} of files) but ${gb(availableMemory)} is free; choose a smaller variant (surprisalLens.modelVariant) or free memory`,
+    );
+  }
+}
+
+/** The one-line reason ONNX Runtime gave for refusing a graph, as a ModelFolderError. */
+export function sessionError(graphPath: string, error: unknown): ModelFolderError {
+  const message = error instanceof Error ? error.message : String(error);
+  const name = basename(graphPath);
+  const runtime = `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common} (CPU)`;
+  const missing = /Could not find an implementation for (\w+)\((\d+)\)/.exec(message) ?? /(\w+)\(-?\d+\) is not a registered function\/op/.exec(message);
+  if (missing) {
+    return new ModelFolderError('operator-unsupported', `${name} uses the operator ${missing[1]}, which ${runtime} cannot run; choose another variant of this model (surprisalLens.modelVariant)`);
+  }
+  const quantized = /\b(MatMulNBits|MatMulInteger|MatMulBnb4|DynamicQuantizeLinear|DequantizeLinear|GatherBlockQuantized|QLinearMatMul)\b/.exec(message);
+  if (quantized && /Exception during initialization|was false|not supported/i.test(message)) {
+    // Kernel asserts read "<file>:<line> <signature> <condition> was false. <reason>": keep the reason.
+    const reason = /was false\.\s*([^\n]*)/.exec(message)?.[1]?.trim() || firstLine(error);
+    return new ModelFolderError('operator-unsupported', `${name}: ${runtime} cannot run its ${quantized[1]} nodes (${reason}); choose another variant of this model (surprisalLens.modelVariant)`);
+  }
+  return new ModelFolderError('graph-invalid', `ONNX Runtime cannot load ${graphPath}: ${firstLine(error)}`);
+}
+
 export class OnnxCausalLm {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -70,6 +160,7 @@ export class OnnxCausalLm {
   }
 
   static async load(graphPath: string, config: ModelConfig, settings: SessionSettings = {}): Promise<OnnxCausalLm> {
+    checkGraphFiles(graphPath);
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
@@ -94,7 +185,7 @@ export class OnnxCausalLm {
     try {
       session ??= await ort.InferenceSession.create(graphPath, options);
     } catch (error) {
-      throw new ModelFolderError('graph-invalid', `ONNX Runtime cannot load ${graphPath}: ${firstLine(error)}`);
+      throw sessionError(graphPath, error);
     }
     try {
       const { pastInputs, inputNames } = describeGraph(session, config, graphPath);

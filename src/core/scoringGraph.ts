@@ -45,6 +45,7 @@ const GRAPH_OUTPUT = 12;
 const NODE_INPUT = 1;
 const NODE_OUTPUT = 2;
 const NODE_OP_TYPE = 4;
+const TENSOR_EXTERNAL_DATA = 13;
 const TENSOR_DATA_LOCATION = 14;
 const WIRE_VARINT = 0;
 const WIRE_BYTES = 2;
@@ -144,6 +145,43 @@ function readMessage(source: ByteSource, f: Field): { bytes: Uint8Array; fields:
 const text = new TextDecoder();
 const stringOf = (bytes: Uint8Array, f: Field) => text.decode(bytes.subarray(f.payloadStart, f.payloadEnd));
 const varintOf = (bytes: Uint8Array, f: Field) => Reader.create(bytes.subarray(f.payloadStart, f.end)).uint32();
+
+/** One weight tensor stored outside the graph file (TensorProto.external_data). */
+export interface ExternalTensor {
+  /** The data file, relative to the graph file's folder. */
+  readonly location: string;
+  readonly offset: number;
+  /** Bytes; -1 when the entry leaves it to the file's end. */
+  readonly length: number;
+}
+
+/**
+ * The external weights a serialized ModelProto refers to (its main graph's initializers, where
+ * Optimum and transformers.js put them, merged decoders included). Only field headers and the
+ * small external_data entries are read, so this is cheap even for a graph of gigabytes.
+ */
+export function externalTensors(model: Uint8Array | ByteSource): ExternalTensor[] {
+  const source = model instanceof Uint8Array ? memorySource(model) : model;
+  const graphField = readFields(source).find((f) => f.field === MODEL_GRAPH && f.wire === WIRE_BYTES);
+  if (!graphField) return [];
+  const found: ExternalTensor[] = [];
+  for (const f of readFields(source, graphField.payloadStart, graphField.payloadEnd)) {
+    if (f.field !== GRAPH_INITIALIZER) continue;
+    const entries = readFields(source, f.payloadStart, f.payloadEnd).filter((t) => t.field === TENSOR_EXTERNAL_DATA && t.wire === WIRE_BYTES);
+    if (entries.length === 0) continue;
+    const values = new Map<string, string>();
+    for (const entry of entries) {
+      const { bytes, fields } = readMessage(source, entry);
+      const key = fields.find((e) => e.field === 1);
+      const value = fields.find((e) => e.field === 2);
+      if (key && value) values.set(stringOf(bytes, key), stringOf(bytes, value));
+    }
+    const location = values.get('location');
+    if (location === undefined) continue;
+    found.push({ location, offset: Number(values.get('offset') ?? 0), length: values.has('length') ? Number(values.get('length')) : -1 });
+  }
+  return found;
+}
 
 /** Adds the scoring inputs, nodes and outputs to a serialized ModelProto. */
 export function addScoringOutputs(model: Uint8Array | ByteSource): ScoringRewrite {
