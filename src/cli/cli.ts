@@ -7,13 +7,16 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LanguageModel, type DocumentScores } from '../core/engine';
 import { bundledModelPath, ModelFolderError, resolveModelVariant } from '../core/modelFolder';
+import { HubError } from '../core/hub/http';
+import { downloadedModelFolder, HUB_USAGE, isHubCommand, runHubCommand } from './hubCommands';
 import { tokenView, visibleToken, type TokenView } from '../core/tokenView';
 
-const USAGE = 'usage: surprisal-lens score <file> [--model <dir>] [--top-k N] [--json] [--threads N] [--variant NAME]';
+const USAGE = `usage: surprisal-lens score <file> [--model <dir> | <owner/name>] [--top-k N] [--json] [--threads N] [--variant NAME]\n${HUB_USAGE}`;
 
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
+  if (isHubCommand(argv[0])) return runHubCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -37,7 +40,8 @@ async function main(argv: string[]): Promise<number> {
   const path = resolve(file);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`File not found: ${file}`);
   const text = readFileSync(path, 'utf8');
-  const modelPath = resolve(values.model ?? bundledModelPath(resolve(__dirname, '..')));
+  // --model takes a folder, or the id of a model fetched with `download`.
+  const modelPath = resolve(values.model === undefined ? bundledModelPath(resolve(__dirname, '..')) : ((await downloadedModelFolder(values.model, process.env)) ?? values.model));
 
   // A variant name (fp32, q8, q4, merged fp32...) or a graph path; absent: the folder's automatic choice.
   const variant = resolveModelVariant(modelPath, values.variant);
@@ -94,7 +98,7 @@ function table(file: string, modelName: string, tokens: TokenView[], scores: Doc
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ModelFolderError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (error instanceof UsageError || error instanceof ModelFolderError || error instanceof HubError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`surprisal-lens: ${(error as Error).message}\n`);
       process.exit(2);
     }
