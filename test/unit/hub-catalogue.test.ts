@@ -28,9 +28,9 @@ describe('Hub catalogue and file choice', () => {
     assert.deepEqual(CATALOGUE.filter((e) => e.gated).map((e) => e.repo), ['onnx-community/Llama-3.2-1B-Instruct']);
   });
 
-  it('offers what a reported layout has (SmolLM2-135M: no model_quantized, q4f16 not loadable)', () => {
+  it('offers what a reported layout has (SmolLM2-135M: no model_quantized; bnb4 not loadable)', () => {
     const smol = ['config.json', 'tokenizer.json', 'onnx/model.onnx', 'onnx/model_fp16.onnx', 'onnx/model_q4.onnx', 'onnx/model_q4f16.onnx', 'onnx/model_bnb4.onnx'];
-    assert.deepEqual(offeredDtypes(smol), ['q4', 'fp16', 'fp32']);
+    assert.deepEqual(offeredDtypes(smol), ['q4', 'q4f16', 'fp16', 'fp32']);
     assert.equal(defaultDtype(offeredDtypes(smol), 'HuggingFaceTB/SmolLM2-135M-Instruct'), 'fp32', 'the catalogue recommendation');
     assert.equal(defaultDtype(offeredDtypes(smol), 'someone/else'), 'q4', 'q8 first, then q4');
     assert.deepEqual(offeredDtypes(['onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_quantized.onnx']), ['q8', 'fp32'], 'the older Optimum names (Xenova/gpt2)');

@@ -91,7 +91,7 @@ describe('CLI: download, models, remove, score --model <repo>', () => {
   });
 
   it('refuses a bad dtype or repository id with exit 2', async () => {
-    assert.match((await cli(env(), 'download', 'test/tiny', '--dtype', 'int3')).stderr, /--dtype must be one of q4, q8, fp16, fp32/);
+    assert.match((await cli(env(), 'download', 'test/tiny', '--dtype', 'int3')).stderr, /--dtype must be one of q4, q4f16, q8, fp16, fp32/);
     const bad = await cli(env(), 'download', 'not a repo');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Not a Hugging Face repository id/);

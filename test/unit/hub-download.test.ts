@@ -25,8 +25,8 @@ function tinyRepo(overrides: Record<string, Buffer | undefined> = {}, gated = fa
     'tokenizer_config.json': read('tokenizer_config.json'),
     'onnx/model.onnx': GRAPH,
     'onnx/model_q4.onnx': GRAPH_Q4,
-    // A dtype the loader does not look for: never offered.
-    'onnx/model_q4f16.onnx': Buffer.from('not a graph'),
+    // A graph the loader does not look for: never offered.
+    'onnx/model_bnb4.onnx': Buffer.from('not a graph'),
   };
   for (const [path, content] of Object.entries(overrides)) {
     if (content) files[path] = content;
@@ -129,7 +129,7 @@ describe('Hub downloads (against a local fake Hub)', () => {
   it('offers only the dtypes the file list has, and says which when asked for another', async () => {
     const listing = await listRepository(options());
     assert.equal(listing.commit, hub.commitOf('test/tiny'));
-    assert.ok(listing.files.includes('onnx/model_q4f16.onnx'));
+    assert.ok(listing.files.includes('onnx/model_bnb4.onnx'));
     const { offeredDtypes } = await import('../../src/core/hub/catalogue.ts');
     assert.deepEqual(offeredDtypes(listing.files), ['q4', 'fp32']);
     await rejectsWith(downloadModel(options({ dtype: 'q8' })), 'no-dtype', /test\/tiny has no q8 graph; it offers q4, fp32/);

@@ -6,14 +6,14 @@
 import { GRAPH_CANDIDATES } from '../modelFolder';
 
 /** transformers.js dtypes whose graphs the CLI and the editor can ask for. */
-export const DTYPES = ['q4', 'q8', 'fp16', 'fp32'] as const;
+export const DTYPES = ['q4', 'q4f16', 'q8', 'fp16', 'fp32'] as const;
 export type Dtype = (typeof DTYPES)[number];
 
 /** transformers.js dtype -> suffix of `onnx/model{suffix}.onnx` (MODEL-SOURCES.md). */
-export const DTYPE_SUFFIX: Readonly<Record<Dtype, string>> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' };
+export const DTYPE_SUFFIX: Readonly<Record<Dtype, string>> = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4', q4f16: '_q4f16' };
 
 /** Used when neither the user nor the catalogue names a dtype: smallest that scores well first. */
-export const DEFAULT_DTYPE_ORDER: readonly Dtype[] = ['q8', 'q4', 'fp16', 'fp32'];
+export const DEFAULT_DTYPE_ORDER: readonly Dtype[] = ['q8', 'q4', 'fp16', 'q4f16', 'fp32'];
 
 export interface CatalogueEntry {
   readonly repo: string;
@@ -40,8 +40,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     licence: 'Apache-2.0',
     gated: false,
     recommendedDtype: 'fp32',
-    // Reported layout: fp32 654, fp16 327, q4 200 (and q4f16 134, no model_quantized.onnx).
-    sizesMB: { fp32: 654, fp16: 327, q4: 200 },
+    // Reported layout: no model_quantized.onnx.
+    sizesMB: { fp32: 654, fp16: 327, q4: 200, q4f16: 134 },
     sizesReported: true,
   },
   {
@@ -63,7 +63,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     licence: 'Apache-2.0',
     gated: false,
     recommendedDtype: 'q8',
-    sizesMB: { fp32: 1990, fp16: 997, q8: 512, q4: 786 },
+    sizesMB: { fp32: 1990, fp16: 997, q8: 512, q4: 786, q4f16: 483 },
     sizesReported: true,
   },
   {
@@ -109,7 +109,8 @@ export function catalogueEntry(repo: string): CatalogueEntry | undefined {
 /**
  * Graph file names a dtype may have in a repository, in order of preference: transformers.js'
  * `onnx/model{suffix}.onnx`, then the older Optimum merged-decoder name (Xenova/gpt2).
- * Only names the model loader looks for are returned, so a downloaded folder always loads.
+ * Only names the model loader looks for (GRAPH_CANDIDATES) are returned, so a downloaded
+ * folder always loads, and a dtype the loader learns is offered without a change here.
  */
 export function graphFilesFor(dtype: Dtype): string[] {
   const suffix = DTYPE_SUFFIX[dtype];
