@@ -5,11 +5,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LanguageModel, type DocumentScores } from '../core/engine';
+import { LanguageModel } from '../core/engine';
+import type { DocumentScores } from '../core/types';
 import { bundledModelPath, ModelFolderError, resolveModelVariant } from '../core/modelFolder';
 import { HubError } from '../core/hub/http';
 import { downloadedModelFolder, HUB_USAGE, isHubCommand, runHubCommand } from './hubCommands';
-import { tokenView, visibleToken, type TokenView } from '../core/tokenView';
+import { visibleToken } from '../core/format';
+import { tokenView, type TokenView } from '../core/tokenView';
 
 const USAGE = `usage: surprisal-lens score <file> [--model <dir> | <owner/name>] [--top-k N] [--json] [--threads N] [--variant NAME]\n${HUB_USAGE}`;
 

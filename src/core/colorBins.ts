@@ -2,7 +2,7 @@
  * Which colour bucket a token falls in: a continuous surprisal scale cut into
  * `SURPRISAL_BINS` steps, or GLTR's rank buckets (top-10 / top-100 / top-1000 / beyond).
  */
-import type { DocumentScores } from './engine';
+import type { DocumentScores } from './types';
 
 export const SURPRISAL_BINS = 8;
 export const RANK_BUCKETS = 4;

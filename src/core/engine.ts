@@ -8,23 +8,10 @@ import { analyseRow } from './distribution';
 import { ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
 import { OnnxCausalLm, sliceCache, type KvCache } from './onnxModel';
 import { findScoreHead, ScoreHead, type RowStatistics } from './scoreHead';
-import type { NextTokens } from './protocol';
-import { summarise, type DocumentSummary } from './summary';
+import { summarise } from './summary';
 import { TextTokenizer, type TokenizedText } from './textTokenizer';
+import { CancelledError, type Cancellation, type DocumentScores, type ModelInfo, type NextTokens } from './types';
 
-export interface ModelInfo {
-  readonly name: string;
-  readonly path: string;
-  readonly modelType: string;
-  readonly vocabSize: number;
-  readonly contextLength: number;
-  /** Tokens per scoring window (the context length, capped by `maxWindow`). */
-  readonly windowSize: number;
-  readonly bosTokenId: number | null;
-  readonly hasKvCache: boolean;
-  /** Why row statistics are computed outside the graph; null when the graph computes them (the fast path). */
-  readonly inGraphScoringUnavailable: string | null;
-}
 
 export interface LoadOptions {
   /** ONNX Runtime intra-op threads; 0 or absent: `defaultThreads()`. */
@@ -41,17 +28,7 @@ export interface LoadOptions {
   readonly windowsPerRun?: number;
 }
 
-/** Checked between windows so a long job can be abandoned. */
-export interface Cancellation {
-  readonly isCancelled: boolean;
-}
 
-export class CancelledError extends Error {
-  constructor() {
-    super('Scoring was cancelled');
-    this.name = 'CancelledError';
-  }
-}
 
 export interface ScoreOptions {
   readonly topK?: number;
@@ -76,32 +53,6 @@ export interface ScoreOptions {
   readonly previous?: DocumentScores;
 }
 
-/** Every token of a document with its scores, in columns (cheap to copy between threads). */
-export interface DocumentScores {
-  readonly tokenCount: number;
-  readonly ids: Int32Array;
-  readonly starts: Int32Array;
-  readonly ends: Int32Array;
-  /** ln P(token | preceding text); NaN for an unscored token (the first, without BOS). */
-  readonly logprobs: Float64Array;
-  /** 1-based rank; 0 when unscored. */
-  readonly ranks: Int32Array;
-  /** Entropy of the prediction at this token, bits; NaN when unscored. */
-  readonly entropies: Float32Array;
-  readonly topK: number;
-  /** `topK` ids per token, most likely first; -1 pads. */
-  readonly topIds: Int32Array;
-  readonly topProbs: Float32Array;
-  readonly exactOffsets: boolean;
-  readonly summary: DocumentSummary;
-  /** Leading tokens whose scores were taken from `ScoreOptions.previous`. */
-  readonly reusedTokens: number;
-  /** Window positions whose keys/values came from the previous scoring's cache. */
-  readonly cachedPositions: number;
-  /** The window layout used, so a later re-scoring can tell whether it may reuse this. */
-  readonly windowSize: number;
-  readonly stride: number;
-}
 
 /** Where a search over continuations stands (see `LanguageModel.step`). */
 export interface ContinuationState {
@@ -117,7 +68,7 @@ export const DEFAULT_MAX_WINDOW = 1024;
 /**
  * Intra-op threads when none are asked for: the logical CPUs, at most 4 (the model's matrix
  * products are small; more threads mostly add synchronisation). Measured on the 2-vCPU
- * machine (bench/scratch/runOverhead.mts): a 256-token window took 11.5 ms on 2 threads and
+ * machine (probe runOverhead.mts, in git history; see BENCHMARKS.md): a 256-token window took 11.5 ms on 2 threads and
  * 20.1 ms on 1 when nothing else ran, but 36 ms on 2 and 20 ms on 1 while other work kept
  * both vCPUs busy; the `surprisalLens.threads` setting is there for such machines.
  */
@@ -135,7 +86,7 @@ const MAX_WINDOWS_PER_RUN = 4;
  * ...and at most as many as keep each full-vocabulary intermediate of the statistics (rows
  * x vocabulary floats; ONNX Runtime holds a few at once and its arena keeps the peak) under
  * 4 MB: 1 window of 129 rows for the default model's 8,192-token vocabulary, 4 for the test
- * model's 400. Measured for the default model on a quiet machine (bench/scratch/memBatch.mts,
+ * model's 400. Measured for the default model on a quiet machine (probe memBatch.mts, in git history; see BENCHMARKS.md,
  * 8,000 tokens): 770, 740 and 752-780 ms with 1, 2 and 4 windows per run, for peak RSS
  * +45, +75-120 and +155 MB; under load the batches gained more (x1.15-1.35).
  */

@@ -4,8 +4,9 @@
  * shown literally and can never become markup or a link.
  */
 import { describeBucket, type ColorScheme } from './colorBins';
-import type { DocumentScores } from './engine';
-import { tokenView, visibleToken } from './tokenView';
+import type { DocumentScores } from './types';
+import { formatPercent, visibleToken } from './format';
+import { tokenView } from './tokenView';
 
 const MAX_SHOWN_CHARS = 40;
 
@@ -30,13 +31,6 @@ function shortened(text: string, maxChars: number): string {
   return escapeMarkdown(chars.length > maxChars ? `${chars.slice(0, maxChars).join('')}\u2026` : chars.join(''));
 }
 
-export function formatPercent(p: number): string {
-  const percent = p * 100;
-  if (percent >= 10) return `${percent.toFixed(1)}%`;
-  if (percent >= 0.1) return `${percent.toFixed(2)}%`;
-  if (percent >= 1e-4) return `${percent.toPrecision(2)}%`;
-  return `${percent.toExponential(1)}%`;
-}
 
 export interface HoverContext {
   readonly text: string;

@@ -36,64 +36,11 @@
  *
  * Pure Node (no `vscode`): used by the worker and tested directly.
  */
-import { CancelledError, type Cancellation, type ContinuationState, type LanguageModel } from './engine';
+import type { ContinuationState, LanguageModel } from './engine';
+import { CancelledError, type Cancellation, type NextWord, type NextWordDistribution, type NextWordOptions } from './types';
 
-export interface NextWordOptions {
-  /** How many words (or tokens) to list; default 15. */
-  readonly maxWords?: number;
-  /** Step budget per token of depth: at most `beamWidth x maxTokensPerWord` prefixes are run; default 8. */
-  readonly beamWidth?: number;
-  /** The longest word searched, in tokens after the typed part; default 4. */
-  readonly maxTokensPerWord?: number;
-  /** List the raw next tokens instead (exactly `LanguageModel.predictNext`). */
-  readonly rawTokens?: boolean;
-  /**
-   * At most this many word prefixes keep their key/value cache at a time (default 8); a
-   * prefix whose cache was dropped is re-run from the context when needed (counted as a
-   * step). Bounds memory for models with large caches.
-   */
-  readonly maxLiveStates?: number;
-}
 
-export interface NextWord {
-  /** The whole word as it would read after the conditioned text, leading space included (" hello"). */
-  readonly text: string;
-  /** What to insert at the cursor: `text` without the part already typed ('' when not insertable). */
-  readonly completion: string;
-  /** P(word | text before the cursor) (words mode) or P(token | context) (tokens mode). */
-  readonly prob: number;
-  /** The token ids of the most probable tokenization found (the typed part included). */
-  readonly tokens: number[];
-}
 
-export interface NextWordDistribution {
-  readonly words: NextWord[];
-  /** Entropy of the next-token distribution after the conditioned text, in bits. */
-  readonly entropyBits: number;
-  /** The last few words conditioned on, the typed part of the current word included. */
-  readonly contextTail: string;
-  readonly mode: 'words' | 'tokens';
-  /**
-   * The text just before the cursor that the listed words complete: the current word's
-   * typed letters with the space before it, or a trailing space; '' at a word boundary
-   * (after punctuation or a newline) and always '' in tokens mode.
-   */
-  readonly partial: string;
-  /** Whether the cursor is inside (or at the end of) a word, so the list holds completions of it. */
-  readonly midWord: boolean;
-  /** In mid-word mode: P(the current word ends right at the cursor), not listed because it inserts nothing. */
-  readonly endsHereProb: number;
-  /** P(the typed part | the text before it), summed over the tokenizations found; 1 when `partial` is ''. */
-  readonly partialProb: number;
-  /** True when the search proved that no unlisted word is more probable than the last listed one. */
-  readonly exact: boolean;
-  /** `LanguageModel.step` calls made. */
-  readonly steps: number;
-  /** Tokens of context conditioned on (after truncation to the window). */
-  readonly contextTokens: number;
-  /** Whether the context was cut to fit the model's window. */
-  readonly truncated: boolean;
-}
 
 export const DEFAULT_MAX_WORDS = 15;
 export const DEFAULT_BEAM_WIDTH = 8;

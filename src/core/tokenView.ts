@@ -1,8 +1,8 @@
 /**
- * Turning scores into the per-token view shared by the CLI's JSON, the hover and the
- * panel: plain objects built on demand from the columns.
+ * Turning scores into the one per-token record shared by the CLI's JSON, the hover and the
+ * panel's export (JSON and CSV): plain objects built on demand from the columns.
  */
-import type { DocumentScores } from './engine';
+import type { DocumentScores } from './types';
 
 export interface Alternative {
   readonly id: number;
@@ -51,6 +51,31 @@ export function tokenView(scores: DocumentScores, index: number, text: string, t
   };
 }
 
+/** Every token's record, in document order. */
+export function tokenViews(scores: DocumentScores, text: string, tokenTexts: (id: number) => string): TokenView[] {
+  const views: TokenView[] = [];
+  for (let i = 0; i < scores.tokenCount; i++) views.push(tokenView(scores, i, text, tokenTexts));
+  return views;
+}
+
+/**
+ * RFC 4180 CSV of token records, with the JSON's field names as the header (the top
+ * alternative flattened into two columns). Text cells that a spreadsheet would run as a
+ * formula (= + - @ at the start) get a leading apostrophe.
+ */
+export function tokenViewsCsv(views: readonly TokenView[]): string {
+  const text = (value: string) => {
+    const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+    return /[",\r\n']/.test(safe) || safe !== safe.trim() ? `"${safe.replace(/"/g, '""')}"` : safe;
+  };
+  const num = (value: number | null | undefined) => (value === null || value === undefined ? '' : String(value));
+  const header = 'index,id,text,start,end,logprob,prob,surprisal,rank,entropy,top1,top1_prob';
+  const lines = views.map((v) =>
+    [v.index, v.id, text(v.text), v.start, v.end, num(v.logprob), num(v.prob), num(v.surprisal), num(v.rank), num(v.entropy), text(v.top[0]?.text ?? ''), num(v.top[0]?.prob)].join(','),
+  );
+  return `${[header, ...lines].join('\r\n')}\r\n`;
+}
+
 /**
  * The token whose range contains `offset` (binary search); undefined at the end of the
  * text. Tokens with empty ranges (leading bytes of a split character) contain no offset.
@@ -72,15 +97,6 @@ export function firstTokenEndingAfter(scores: DocumentScores, offset: number): n
   return low;
 }
 
-/** Makes whitespace and control characters visible in a token shown on its own. */
-export function visibleToken(text: string): string {
-  return text
-    .replace(/\r\n/g, '\u23CE')
-    .replace(/[\r\n]/g, '\u23CE')
-    .replace(/\t/g, '\u2192')
-    .replace(/ /g, '\u00B7')
-    .replace(/[\u0000-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\u2060-\u2064\uFEFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 /**
  * Index of the next token at or above the threshold starting at or after `offset`, or the

@@ -3,12 +3,12 @@
  * model loads in the inference worker the first time something needs scores.
  */
 import * as vscode from 'vscode';
-import { WorkerRequestError } from '../core/workerClient';
+import { CancelledError } from '../core/types';
 import { Heatmap } from './heatmap';
 import { SHOW_PANEL_COMMAND, SurprisalHoverProvider } from './hover';
 import { ModelService } from './modelService';
 import { goToSurprising, surprisalDiagnostics } from './navigation';
-import { NextWordPanel } from './nextWordPanel';
+import { NextWordPanel, type NextWordPanelSnapshot } from './nextWordPanel';
 import { DocumentTooLargeError, ScoreStore, type ScoreEntry } from './scoreStore';
 import { affects, MODEL_KEYS, readSettings, SCORING_KEYS, SECTION } from './settings';
 import { StatusBar } from './statusBar';
@@ -25,8 +25,10 @@ export interface SurprisalLensApi {
   lastScoredVersion(uri: vscode.Uri): number | undefined;
   /** Kills the inference worker, to test recovery. */
   killWorker(): Promise<void>;
-  /** The longest single heatmap decoration step so far, in ms (what it blocked the host for). */
-  heatmapLongestStepMs(): number;
+  /** What the Next-Word panel lists now (undefined when it is closed). */
+  nextWordPanelSnapshot(): NextWordPanelSnapshot | undefined;
+  /** Inserts the panel's candidate at `index`, exactly as a click on it does. */
+  insertNextWord(index: number): Promise<boolean>;
   /** The model's state: idle, loading, ready, or error with the reason. */
   modelState(): { kind: string; message?: string; name?: string };
 }
@@ -35,164 +37,210 @@ export interface SurprisalLensApi {
 let activeModel: ModelService | undefined;
 
 export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
-  let settings = readSettings();
-  const model = new ModelService(context.extensionPath, settings);
-  activeModel = model;
-  const store = new ScoreStore(model, settings);
-  const heatmap = new Heatmap(store, settings, context.workspaceState);
-  const status = new StatusBar(model, store, () => heatmap.isEnabled);
-  const diagnostics = vscode.languages.createDiagnosticCollection('surprisalLens');
-  const shownErrors = new Set<string>();
-  context.subscriptions.push(model, store, heatmap, status, diagnostics, { dispose: () => NextWordPanel.current?.dispose() });
+  const lens = new SurprisalLens(context);
+  activeModel = lens.model;
+  return lens.api();
+}
 
-  /** Tells the user about a problem once, not on every keystroke. */
-  const notifyOnce = (message: string, actions: string[] = []) => {
-    if (shownErrors.has(message)) return;
-    shownErrors.add(message);
+/** The features, wired together, and the policy of which documents stay scored. */
+class SurprisalLens {
+  private settings = readSettings();
+  readonly model: ModelService;
+  private readonly store: ScoreStore;
+  private readonly heatmap: Heatmap;
+  private readonly status: StatusBar;
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection('surprisalLens');
+  /** Problems already shown, so each is told once, not on every keystroke. */
+  private readonly shownErrors = new Set<string>();
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.model = new ModelService(context.extensionPath, this.settings);
+    this.store = new ScoreStore(this.model, this.settings);
+    this.heatmap = new Heatmap(this.store, this.settings, context.workspaceState);
+    this.status = new StatusBar(this.model, this.store, () => this.heatmap.isEnabled);
+    context.subscriptions.push(this.model, this.store, this.heatmap, this.status, this.diagnostics, { dispose: () => NextWordPanel.current?.dispose() });
+    context.subscriptions.push(
+      vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(this.store, this.model, () => this.heatmap.activeScheme())),
+      ...this.registerCommands(),
+      ...this.followDocuments(),
+      ...this.reportProblems(),
+      vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
+    );
+    if (this.heatmap.isEnabled) this.scoreVisible();
+  }
+
+  /**
+   * Which documents are kept scored, i.e. re-scored after each edit: those the heatmap
+   * shows (heatmap on, document in a visible editor) and the one the Next-Word panel
+   * follows. A hover or Score Document scores a document once, on demand; that alone does
+   * not keep it scored.
+   */
+  private keepsScored(document: vscode.TextDocument): boolean {
+    if (!this.store.isEligible(document)) return false;
+    const shownByHeatmap = this.heatmap.isEnabled && vscode.window.visibleTextEditors.some((editor) => editor.document === document);
+    return shownByHeatmap || NextWordPanel.isFollowing(document);
+  }
+
+  private registerCommands(): vscode.Disposable[] {
+    const setModelPath = (value: string) => vscode.workspace.getConfiguration(SECTION).update('modelPath', value, vscode.ConfigurationTarget.Global);
+    return [
+      vscode.commands.registerCommand('surprisalLens.scoreDocument', () => this.scoreActiveDocument()),
+      vscode.commands.registerCommand('surprisalLens.toggleHeatmap', async () => {
+        await this.heatmap.setEnabled(!this.heatmap.isEnabled);
+        this.status.render();
+        if (this.heatmap.isEnabled) this.scoreVisible();
+      }),
+      vscode.commands.registerCommand(SHOW_PANEL_COMMAND, (target?: { uri?: string; offset?: number }) => {
+        // Arguments come from our own hover link; anything else is ignored.
+        const editor = vscode.window.visibleTextEditors.find((e) => typeof target?.uri === 'string' && e.document.uri.toString() === target.uri) ?? vscode.window.activeTextEditor;
+        const offset = typeof target?.offset === 'number' && Number.isInteger(target.offset) ? target.offset : undefined;
+        NextWordPanel.show({ extensionUri: this.context.extensionUri, model: this.model, store: this.store, settings: () => this.settings }, editor, offset);
+      }),
+      vscode.commands.registerCommand('surprisalLens.nextSurprising', () => goToSurprising(this.store, this.settings.surprisingThresholdBits, 1)),
+      vscode.commands.registerCommand('surprisalLens.previousSurprising', () => goToSurprising(this.store, this.settings.surprisingThresholdBits, -1)),
+      vscode.commands.registerCommand('surprisalLens.chooseModelFolder', async () => {
+        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model folder' });
+        if (picked?.[0]) await setModelPath(picked[0].fsPath);
+      }),
+      vscode.commands.registerCommand('surprisalLens.useBundledModel', () => setModelPath('')),
+    ];
+  }
+
+  private async scoreActiveDocument(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return void vscode.window.showInformationMessage('Surprisal Lens: open a text document to score it.');
+    try {
+      const entry = await this.scoreWithProgress(editor.document);
+      const s = entry.scores.summary;
+      void vscode.window.showInformationMessage(
+        `Surprisal Lens: ${s.scoredTokens} tokens scored, perplexity ${s.perplexity.toFixed(2)}, mean surprisal ${s.meanSurprisal.toFixed(2)} bits, ${s.bitsPerByte.toFixed(3)} bits/byte.`,
+      );
+    } catch (error) {
+      if (!(error instanceof CancelledError)) void vscode.window.showErrorMessage(`Surprisal Lens: ${(error as Error).message}`);
+    }
+  }
+
+  /** Edits, visibility and new scores: what keeps the heatmap and diagnostics current. */
+  private followDocuments(): vscode.Disposable[] {
+    const refreshEditorsOf = (uri: vscode.Uri) => {
+      for (const editor of vscode.window.visibleTextEditors) {
+        if (editor.document.uri.toString() === uri.toString()) this.heatmap.refresh(editor);
+      }
+    };
+    return [
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        if (event.contentChanges.length > 0 && this.keepsScored(event.document)) this.store.schedule(event.document);
+      }),
+      vscode.workspace.onDidCloseTextDocument((document) => {
+        this.store.forget(document.uri);
+        this.diagnostics.delete(document.uri);
+      }),
+      vscode.window.onDidChangeVisibleTextEditors(() => this.scoreVisible()),
+      vscode.window.onDidChangeTextEditorVisibleRanges((event) => this.heatmap.refresh(event.textEditor)),
+      this.store.onDidScorePartially((entry) => refreshEditorsOf(entry.uri)),
+      this.store.onDidUpdate((entry) => {
+        refreshEditorsOf(entry.uri);
+        const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === entry.uri.toString());
+        if (document && this.settings.diagnosticsEnabled) {
+          this.diagnostics.set(document.uri, surprisalDiagnostics(document, entry.scores, this.settings.surprisingThresholdBits));
+        }
+      }),
+    ];
+  }
+
+  /** Failures and model state changes, told to the user once each. */
+  private reportProblems(): vscode.Disposable[] {
+    return [
+      this.store.onDidFail(({ error }) => {
+        if (error instanceof DocumentTooLargeError || this.model.state.kind !== 'error') this.notifyOnce(error.message);
+      }),
+      this.model.onDidChangeState((state) => {
+        if (state.kind === 'error') this.notifyOnce(`cannot load the model: ${state.message}`, ['Open Settings', 'Use Bundled Model']);
+        if (state.kind === 'ready') this.shownErrors.clear();
+      }),
+      this.model.onDidRecoverFromCrash((reason) => {
+        this.notifyOnce(`${reason}. It was restarted.`);
+        this.store.clear();
+        this.scoreVisible();
+      }),
+    ];
+  }
+
+  private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+    if (!event.affectsConfiguration(SECTION)) return;
+    this.settings = readSettings();
+    const reload = affects(event, MODEL_KEYS);
+    this.model.update(this.settings, reload);
+    this.store.updateSettings(this.settings, reload || affects(event, SCORING_KEYS));
+    this.heatmap.updateSettings(this.settings);
+    if (!this.settings.diagnosticsEnabled) this.diagnostics.clear();
+    if (reload) this.shownErrors.clear();
+    this.scoreVisible();
+    NextWordPanel.current?.refresh();
+    this.status.render();
+  }
+
+  private notifyOnce(message: string, actions: string[] = []): void {
+    if (this.shownErrors.has(message)) return;
+    this.shownErrors.add(message);
     void vscode.window.showWarningMessage(`Surprisal Lens: ${message}`, ...actions).then((choice) => {
       if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.modelPath`);
       if (choice === 'Use Bundled Model') void vscode.workspace.getConfiguration(SECTION).update('modelPath', '', vscode.ConfigurationTarget.Global);
     });
-  };
+  }
 
-  const wantsScores = (document: vscode.TextDocument) =>
-    store.isEligible(document) && (heatmap.isEnabled || store.latest(document.uri) !== undefined || NextWordPanel.isFollowing(document));
-
-  const scoreWithProgress = (document: vscode.TextDocument): Promise<ScoreEntry> => {
-    if (document.getText().length < PROGRESS_NOTIFICATION_CHARS) return store.scoreNow(document);
+  private scoreWithProgress(document: vscode.TextDocument): Promise<ScoreEntry> {
+    if (document.getText().length < PROGRESS_NOTIFICATION_CHARS) return this.store.scoreNow(document);
     return Promise.resolve(vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Scoring ${vscode.workspace.asRelativePath(document.uri)}`, cancellable: true },
       async (progress, token) => {
         let reported = 0;
-        const listener = store.onDidProgress(({ uri, scored, total }) => {
+        const listener = this.store.onDidProgress(({ uri, scored, total }) => {
           if (uri.toString() !== document.uri.toString()) return;
           const percent = (100 * scored) / Math.max(1, total);
           progress.report({ increment: percent - reported, message: `${scored.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens` });
           reported = percent;
         });
         try {
-          return await store.scoreNow(document, token);
+          return await this.store.scoreNow(document, token);
         } finally {
           listener.dispose();
         }
       },
     ));
-  };
+  }
 
-  const scoreVisible = () => {
+  /** Scores the visible documents that must stay scored and have no current scores; redraws the rest. */
+  private scoreVisible(): void {
     for (const editor of vscode.window.visibleTextEditors) {
-      if (wantsScores(editor.document) && !store.current(editor.document)) scoreWithProgress(editor.document).catch(() => undefined);
-      else heatmap.refresh(editor);
+      if (this.keepsScored(editor.document) && !this.store.current(editor.document)) this.scoreWithProgress(editor.document).catch(() => undefined);
+      else this.heatmap.refresh(editor);
     }
-  };
+  }
 
-  context.subscriptions.push(
-    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(store, model, () => heatmap.activeScheme())),
-
-    vscode.commands.registerCommand('surprisalLens.scoreDocument', async () => {
-      const editor = vscode.window.activeTextEditor;
-      if (!editor) return void vscode.window.showInformationMessage('Surprisal Lens: open a text document to score it.');
-      try {
-        const entry = await scoreWithProgress(editor.document);
-        const s = entry.scores.summary;
-        void vscode.window.showInformationMessage(
-          `Surprisal Lens: ${s.scoredTokens} tokens scored, perplexity ${s.perplexity.toFixed(2)}, mean surprisal ${s.meanSurprisal.toFixed(2)} bits, ${s.bitsPerByte.toFixed(3)} bits/byte.`,
-        );
-      } catch (error) {
-        if (!(error instanceof WorkerRequestError && error.cancelled)) void vscode.window.showErrorMessage(`Surprisal Lens: ${(error as Error).message}`);
-      }
-    }),
-    vscode.commands.registerCommand('surprisalLens.toggleHeatmap', async () => {
-      await heatmap.setEnabled(!heatmap.isEnabled);
-      status.render();
-      if (heatmap.isEnabled) scoreVisible();
-    }),
-    vscode.commands.registerCommand(SHOW_PANEL_COMMAND, (target?: { uri?: string; offset?: number }) => {
-      // Arguments come from our own hover link; anything else is ignored.
-      const editor = vscode.window.visibleTextEditors.find((e) => typeof target?.uri === 'string' && e.document.uri.toString() === target.uri) ?? vscode.window.activeTextEditor;
-      const offset = typeof target?.offset === 'number' && Number.isInteger(target.offset) ? target.offset : undefined;
-      NextWordPanel.show({ extensionUri: context.extensionUri, model, store }, editor, offset);
-    }),
-    vscode.commands.registerCommand('surprisalLens.nextSurprising', () => goToSurprising(store, settings.surprisingThresholdBits, 1)),
-    vscode.commands.registerCommand('surprisalLens.previousSurprising', () => goToSurprising(store, settings.surprisingThresholdBits, -1)),
-    vscode.commands.registerCommand('surprisalLens.chooseModelFolder', async () => {
-      const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model folder' });
-      if (picked?.[0]) await vscode.workspace.getConfiguration(SECTION).update('modelPath', picked[0].fsPath, vscode.ConfigurationTarget.Global);
-    }),
-    vscode.commands.registerCommand('surprisalLens.useBundledModel', () =>
-      vscode.workspace.getConfiguration(SECTION).update('modelPath', '', vscode.ConfigurationTarget.Global)),
-
-    vscode.workspace.onDidChangeTextDocument((event) => {
-      if (event.contentChanges.length === 0 || !wantsScores(event.document)) return;
-      store.schedule(event.document);
-    }),
-    vscode.workspace.onDidCloseTextDocument((document) => {
-      store.forget(document.uri);
-      diagnostics.delete(document.uri);
-    }),
-    vscode.window.onDidChangeVisibleTextEditors(() => scoreVisible()),
-    vscode.window.onDidChangeTextEditorVisibleRanges((event) => heatmap.refresh(event.textEditor)),
-    store.onDidScorePartially((entry) => {
-      for (const editor of vscode.window.visibleTextEditors) {
-        if (editor.document.uri.toString() === entry.uri.toString()) heatmap.refresh(editor);
-      }
-    }),
-    store.onDidUpdate((entry) => {
-      for (const editor of vscode.window.visibleTextEditors) {
-        if (editor.document.uri.toString() === entry.uri.toString()) heatmap.refresh(editor);
-      }
-      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === entry.uri.toString());
-      if (document && settings.diagnosticsEnabled) diagnostics.set(document.uri, surprisalDiagnostics(document, entry.scores, settings.surprisingThresholdBits));
-    }),
-    store.onDidFail(({ error }) => {
-      if (error instanceof DocumentTooLargeError) notifyOnce(error.message);
-      else if (model.state.kind !== 'error') notifyOnce(error.message);
-    }),
-    model.onDidChangeState((state) => {
-      if (state.kind === 'error') notifyOnce(`cannot load the model: ${state.message}`, ['Open Settings', 'Use Bundled Model']);
-      if (state.kind === 'ready') shownErrors.clear();
-    }),
-    model.onDidRecoverFromCrash((reason) => {
-      notifyOnce(`${reason}. It was restarted.`);
-      store.clear();
-      scoreVisible();
-    }),
-    vscode.workspace.onDidChangeConfiguration((event) => {
-      if (!event.affectsConfiguration(SECTION)) return;
-      settings = readSettings();
-      const reload = affects(event, MODEL_KEYS);
-      model.update(settings, reload);
-      store.updateSettings(settings, reload || affects(event, SCORING_KEYS));
-      heatmap.updateSettings(settings);
-      if (!settings.diagnosticsEnabled) diagnostics.clear();
-      if (reload) shownErrors.clear();
-      scoreVisible();
-      NextWordPanel.current?.refresh();
-      status.render();
-    }),
-  );
-
-  if (heatmap.isEnabled) scoreVisible();
-
-  return {
-    scoreDocument: async (uri) => {
-      const document = await vscode.workspace.openTextDocument(uri);
-      const entry = await store.scoreNow(document);
-      return { version: entry.version, tokenCount: entry.scores.tokenCount, summary: entry.scores.summary };
-    },
-    isHeatmapEnabled: () => heatmap.isEnabled,
-    heatmapRangeCount: (editor) => heatmap.rangeCount(editor),
-    whenIdle: (uri) => store.whenIdle(uri),
-    lastScoredVersion: (uri) => store.latest(uri)?.version,
-    killWorker: () => model.killWorker(),
-    heatmapLongestStepMs: () => heatmap.longestStepMs,
-    modelState: () => {
-      const state = model.state;
-      if (state.kind === 'error') return { kind: state.kind, message: state.message };
-      if (state.kind === 'ready') return { kind: state.kind, name: state.info.name };
-      return { kind: state.kind };
-    },
-  };
+  api(): SurprisalLensApi {
+    const { store, heatmap, model } = this;
+    return {
+      scoreDocument: async (uri) => {
+        const document = await vscode.workspace.openTextDocument(uri);
+        const entry = await store.scoreNow(document);
+        return { version: entry.version, tokenCount: entry.scores.tokenCount, summary: entry.scores.summary };
+      },
+      isHeatmapEnabled: () => heatmap.isEnabled,
+      heatmapRangeCount: (editor) => heatmap.rangeCount(editor),
+      whenIdle: (uri) => store.whenIdle(uri),
+      lastScoredVersion: (uri) => store.latest(uri)?.version,
+      killWorker: () => model.killWorker(),
+      nextWordPanelSnapshot: () => NextWordPanel.current?.snapshot,
+      insertNextWord: (index) => NextWordPanel.current?.insert(index) ?? Promise.resolve(false),
+      modelState: () => {
+        const state = model.state;
+        if (state.kind === 'error') return { kind: state.kind, message: state.message };
+        if (state.kind === 'ready') return { kind: state.kind, name: state.info.name };
+        return { kind: state.kind };
+      },
+    };
+  }
 }
 
 export async function deactivate(): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { bucketTokens, RANK_BUCKETS, SURPRISAL_BINS, type ColorScheme } from '../core/colorBins';
-import type { DocumentScores } from '../core/engine';
+import type { DocumentScores } from '../core/types';
 import { firstTokenEndingAfter } from '../core/tokenView';
 import type { ScoreStore } from './scoreStore';
 import type { Settings } from './settings';
@@ -47,10 +47,6 @@ export class Heatmap implements vscode.Disposable {
   /** types[mode][shard][bucket], created on first use. */
   private types: { surprisal: vscode.TextEditorDecorationType[][]; rank: vscode.TextEditorDecorationType[][] } = { surprisal: [], rank: [] };
   private readonly editors = new WeakMap<vscode.TextEditor, EditorState>();
-  private readonly changed = new vscode.EventEmitter<boolean>();
-  readonly onDidChangeEnabled = this.changed.event;
-  /** The longest single decoration step so far (ms): what the host was blocked by it. */
-  longestStepMs = 0;
 
   constructor(
     private readonly store: ScoreStore,
@@ -73,7 +69,6 @@ export class Heatmap implements vscode.Disposable {
   async setEnabled(enabled: boolean): Promise<void> {
     this.enabled = enabled;
     await this.memento.update(STATE_KEY, enabled);
-    this.changed.fire(enabled);
     this.refreshAll();
   }
 
@@ -141,7 +136,6 @@ export class Heatmap implements vscode.Disposable {
 
   dispose(): void {
     this.disposeTypes();
-    this.changed.dispose();
   }
 
   private scheme(): ColorScheme {
@@ -182,7 +176,6 @@ export class Heatmap implements vscode.Disposable {
 
   /** Sets every type of one shard: the active mode's buckets, and [] for the other mode. */
   private drawShard(editor: vscode.TextEditor, state: EditorState, scores: DocumentScores, shard: number, empty: boolean): void {
-    const started = performance.now();
     const scheme = this.scheme();
     const first = shard * SHARD_TOKENS;
     const buckets = empty ? [] : bucketTokens(scores, scheme, first, first + SHARD_TOKENS);
@@ -196,7 +189,6 @@ export class Heatmap implements vscode.Disposable {
     const other = scheme.mode === 'rank' ? 'surprisal' : 'rank';
     for (const type of this.types[other][shard] ?? []) editor.setDecorations(type, []);
     state.counts[shard] = count;
-    this.longestStepMs = Math.max(this.longestStepMs, performance.now() - started);
   }
 }
 

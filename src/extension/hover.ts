@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { ColorScheme } from '../core/colorBins';
 import { hoverMarkdown } from '../core/hoverText';
 import { tokenAt } from '../core/tokenView';
-import { WorkerRequestError } from '../core/workerClient';
+import { CancelledError } from '../core/types';
 import type { ModelService } from './modelService';
 import type { ScoreStore } from './scoreStore';
 
@@ -22,7 +22,7 @@ export class SurprisalHoverProvider implements vscode.HoverProvider {
     try {
       entry = await this.store.scoreNow(document, token);
     } catch (error) {
-      if (error instanceof WorkerRequestError && error.cancelled) return undefined;
+      if (error instanceof CancelledError) return undefined;
       const message = new vscode.MarkdownString();
       message.appendText(`Surprisal Lens: ${(error as Error).message}`);
       return new vscode.Hover(message);

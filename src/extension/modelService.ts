@@ -1,47 +1,43 @@
 /**
- * The model's lifetime in the editor: loaded lazily in the inference worker on first use,
- * reloaded when the model settings change, recovered when the worker dies.
+ * The editor's only way to reach a model: `score`, `nextWords` and `release`, each loading
+ * the model on demand and rejecting with `CancelledError` when cancelled. Behind it sits a
+ * `ScoringBackend` (today the local inference worker); it is rebuilt when the model
+ * settings change and recovered when the worker dies. Its state (idle, loading, ready,
+ * error) drives the status bar and the panel.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ModelInfo } from '../core/engine';
+import type { LoadedModel, ScoreCallbacks, ScoreJob } from '../core/backend';
 import { bundledModelPath } from '../core/modelFolder';
-import type { ModelLoaded } from '../core/protocol';
-import { WorkerClient, WorkerRequestError } from '../core/workerClient';
+import { CancelledError, type ModelInfo, type NextWordDistribution, type NextWordOptions, type ScoredDocument } from '../core/types';
+import { LocalBackend } from '../worker/localBackend';
 import type { Settings } from './settings';
 
 export type ModelState =
+  /** Nothing loaded yet, or the model was dropped (settings changed, worker restarted). */
   | { readonly kind: 'idle' }
   | { readonly kind: 'loading'; readonly path: string }
   | { readonly kind: 'ready'; readonly info: ModelInfo }
   | { readonly kind: 'error'; readonly path: string; readonly message: string };
 
 export class ModelService implements vscode.Disposable {
-  readonly client: WorkerClient;
-  private loaded: Promise<ModelLoaded> | null = null;
-  private tokenTexts: string[] = [];
+  private backend: LocalBackend;
+  private loaded: LoadedModel | undefined;
   private currentState: ModelState = { kind: 'idle' };
   private readonly stateEmitter = new vscode.EventEmitter<ModelState>();
   private readonly crashEmitter = new vscode.EventEmitter<string>();
-  /** Fires with the new state whenever loading starts, succeeds or fails. */
+  /** Fires with the new state whenever loading starts, succeeds or fails, or the model is dropped. */
   readonly onDidChangeState = this.stateEmitter.event;
   /** Fires after the worker died and was replaced; scores must be recomputed. */
   readonly onDidRecoverFromCrash = this.crashEmitter.event;
+  /** Bumped whenever the backend is replaced; results of an older one are ignored. */
   private generation = 0;
 
   constructor(
     private readonly extensionPath: string,
     private settings: Settings,
   ) {
-    this.client = new WorkerClient(path.join(extensionPath, 'dist', 'worker.js'), {
-      // A runaway document makes the worker die (and be restarted), not the extension host.
-      resourceLimits: { maxOldGenerationSizeMb: 1024 },
-      onCrash: (reason) => {
-        this.loaded = null;
-        this.setState({ kind: 'idle' });
-        this.crashEmitter.fire(reason);
-      },
-    });
+    this.backend = this.createBackend();
   }
 
   get state(): ModelState {
@@ -52,66 +48,90 @@ export class ModelService implements vscode.Disposable {
     return this.settings.modelPath !== '' ? this.settings.modelPath : bundledModelPath(this.extensionPath);
   }
 
-  /** Display text of a token id (empty until the model is loaded). */
+  /** Display text of a token id ('' until the model is loaded). */
   tokenText(id: number): string {
-    return this.tokenTexts[id] ?? '';
+    return this.loaded?.tokenText(id) ?? '';
   }
 
   /** Loads the model if needed; rejects with the folder's problem if it cannot be loaded. */
-  ensureLoaded(): Promise<ModelLoaded> {
-    if (this.loaded) return this.loaded;
-    const generation = ++this.generation;
+  async load(token?: vscode.CancellationToken): Promise<LoadedModel> {
+    const generation = this.generation;
     const modelPath = this.modelPath;
-    this.setState({ kind: 'loading', path: modelPath });
-    const loading = this.client.request<'load'>({
-      type: 'load',
-      settings: { modelPath, threads: this.settings.threads, maxWindow: this.settings.maxWindow },
-    });
-    this.loaded = loading;
-    loading.then(
-      (result) => {
-        if (generation !== this.generation) return;
-        this.tokenTexts = result.tokenTexts;
-        this.setState({ kind: 'ready', info: result.info });
-      },
-      (error: unknown) => {
-        if (generation !== this.generation) return;
-        // Forget the failure so the next use (e.g. after fixing the setting) tries again.
-        this.loaded = null;
-        const message = error instanceof WorkerRequestError || error instanceof Error ? error.message : String(error);
-        this.setState({ kind: 'error', path: modelPath, message });
-      },
-    );
-    return loading;
+    if (this.currentState.kind !== 'ready' && this.currentState.kind !== 'loading') this.setState({ kind: 'loading', path: modelPath });
+    try {
+      const loaded = await this.backend.load(token);
+      if (generation === this.generation && this.currentState.kind !== 'ready') {
+        this.loaded = loaded;
+        this.setState({ kind: 'ready', info: loaded.info });
+      }
+      return loaded;
+    } catch (error) {
+      if (generation === this.generation && !(error instanceof CancelledError)) {
+        this.setState({ kind: 'error', path: modelPath, message: error instanceof Error ? error.message : String(error) });
+      }
+      throw error;
+    }
   }
 
-  /** New settings; reloads the model when `reload` is set. */
+  async score(job: ScoreJob, token?: vscode.CancellationToken, callbacks?: ScoreCallbacks): Promise<ScoredDocument> {
+    await this.load(token);
+    return this.backend.score(job, token, callbacks);
+  }
+
+  async nextWords(context: string, options: NextWordOptions, token?: vscode.CancellationToken): Promise<NextWordDistribution> {
+    await this.load(token);
+    return this.backend.nextWords(context, options, token);
+  }
+
+  /** The document was closed: the backend may drop what it kept for incremental re-scoring. */
+  release(documentKey: string): void {
+    this.backend.release(documentKey);
+  }
+
+  /** New settings; replaces the backend (and so the model) when `reload` is set. */
   update(settings: Settings, reload: boolean): void {
     this.settings = settings;
     if (!reload) return;
-    this.loaded = null;
-    this.tokenTexts = [];
-    this.generation++;
-    this.setState({ kind: 'idle' });
+    const old = this.backend;
+    this.backend = this.createBackend();
+    this.dropModel();
+    void old.dispose();
   }
 
   /** Stops the worker, as if it had crashed (used by tests of crash recovery). */
   async killWorker(): Promise<void> {
-    await this.client.terminate('The inference worker was killed');
-    this.loaded = null;
-    this.setState({ kind: 'idle' });
+    await this.backend.kill('The inference worker was killed');
+    this.dropModel();
     this.crashEmitter.fire('The inference worker was killed');
   }
 
   /** Stops the worker cleanly (awaited by `deactivate`). */
   shutdown(): Promise<void> {
-    return this.client.dispose();
+    return this.backend.dispose();
   }
 
   dispose(): void {
-    void this.client.dispose();
+    void this.backend.dispose();
     this.stateEmitter.dispose();
     this.crashEmitter.dispose();
+  }
+
+  private createBackend(): LocalBackend {
+    const { threads, maxWindow } = this.settings;
+    return new LocalBackend(path.join(this.extensionPath, 'dist', 'worker.js'), { modelPath: this.modelPath, threads, maxWindow }, {
+      // A runaway document makes the worker die (and be restarted), not the extension host.
+      resourceLimits: { maxOldGenerationSizeMb: 1024 },
+      onCrash: (reason) => {
+        this.dropModel();
+        this.crashEmitter.fire(reason);
+      },
+    });
+  }
+
+  private dropModel(): void {
+    this.generation++;
+    this.loaded = undefined;
+    this.setState({ kind: 'idle' });
   }
 
   private setState(state: ModelState): void {

@@ -1,6 +1,6 @@
 /** Jumping between surprising tokens, and the opt-in Problems-panel listing of them. */
 import * as vscode from 'vscode';
-import type { DocumentScores } from '../core/engine';
+import type { DocumentScores } from '../core/types';
 import { findSurprising } from '../core/tokenView';
 import type { ScoreStore } from './scoreStore';
 

@@ -22,29 +22,30 @@
  * the list the host last sent and one of its candidates, for the document version and cursor
  * that list was computed for.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { NextWordDistribution } from '../core/nextWords';
+import { documentFigures } from '../core/documentFigures';
+import { CancelledError } from '../core/types';
 import {
-  documentFigures,
   parseFromPanel,
-  tokenRows,
-  tokenRowsCsv,
+  type ExportFormat,
   type FromPanel,
   type PanelCandidate,
   type PanelMode,
   type ToPanel,
   type WordsMessage,
-} from '../core/panelProtocol';
-import { WorkerRequestError } from '../core/workerClient';
+} from '../shared/panelProtocol';
 import type { ModelService } from './modelService';
 import type { ScoreEntry, ScoreStore } from './scoreStore';
-import { readSettings } from './settings';
+import { nextWordPanelHtml } from './nextWordPanelHtml';
+import type { Settings } from './settings';
+import { exportTokens } from './tokenExport';
 
 export interface NextWordPanelContext {
   readonly extensionUri: vscode.Uri;
   readonly model: ModelService;
   readonly store: ScoreStore;
+  /** The extension's current settings (one reader of the configuration, in extension.ts). */
+  readonly settings: () => Settings;
 }
 
 /** What the panel shows, for tests and for the extension's API. */
@@ -133,7 +134,7 @@ export class NextWordPanel implements vscode.Disposable {
     private readonly panel: vscode.WebviewPanel,
     private readonly context: NextWordPanelContext,
   ) {
-    panel.webview.html = this.html(panel.webview);
+    panel.webview.html = nextWordPanelHtml(panel.webview, context.extensionUri, NextWordPanel.title);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((raw: unknown) => {
@@ -280,12 +281,7 @@ export class NextWordPanel implements vscode.Disposable {
     const started = Date.now();
     try {
       this.post({ type: 'status', state: this.context.model.state.kind === 'ready' ? 'working' : 'loading', message: this.context.model.state.kind === 'ready' ? 'Predicting…' : 'Loading the model…' });
-      await this.context.model.ensureLoaded();
-      if (source.token.isCancellationRequested) return;
-      const result: NextWordDistribution = await this.context.model.client.request<'nextWords'>(
-        { type: 'nextWords', context, options: { maxWords: MAX_WORDS, rawTokens: mode === 'tokens' } },
-        source.token,
-      );
+      const result = await this.context.model.nextWords(context, { maxWords: MAX_WORDS, rawTokens: mode === 'tokens' }, source.token);
       if (source.token.isCancellationRequested || this.disposed || document.version !== version || this.editor?.document !== document) return;
       const position = document.positionAt(offset);
       const message: WordsMessage = {
@@ -309,7 +305,7 @@ export class NextWordPanel implements vscode.Disposable {
       this.post(message);
       this.post({ type: 'status', state: 'ready', message: '' });
     } catch (error) {
-      if (error instanceof WorkerRequestError && error.cancelled) return;
+      if (error instanceof CancelledError) return;
       if (source.token.isCancellationRequested) return;
       this.post({ type: 'status', state: 'error', message: (error as Error).message });
     } finally {
@@ -333,13 +329,13 @@ export class NextWordPanel implements vscode.Disposable {
     }
     this.postDocument({ type: 'noDocument', reason: 'Scoring the document…' });
     store.scoreNow(document).catch((error: unknown) => {
-      if (error instanceof WorkerRequestError && error.cancelled) return;
+      if (error instanceof CancelledError) return;
       if (this.isFollowed(document)) this.postDocument({ type: 'noDocument', reason: (error as Error).message });
     });
   }
 
   private sendDocumentView(document: vscode.TextDocument, entry: ScoreEntry): void {
-    const { rankThresholds, maxSurprisalBits } = readSettings();
+    const { rankThresholds, maxSurprisalBits } = this.context.settings();
     const figures = documentFigures(entry.scores, rankThresholds, maxSurprisalBits);
     const state = this.context.model.state;
     this.postDocument({
@@ -440,7 +436,7 @@ export class NextWordPanel implements vscode.Disposable {
     shown.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
 
-  private async export(format: 'csv' | 'json'): Promise<void> {
+  private async export(format: ExportFormat): Promise<void> {
     const document = this.editor?.document;
     if (!document) return;
     const entry = this.context.store.current(document);
@@ -448,31 +444,7 @@ export class NextWordPanel implements vscode.Disposable {
       void vscode.window.showInformationMessage('Surprisal Lens: the document is still being scored; export again when the panel shows its figures.');
       return;
     }
-    const rows = tokenRows(entry.scores, document.getText(), (id) => this.context.model.tokenText(id));
-    const state = this.context.model.state;
-    const content = format === 'csv'
-      ? tokenRowsCsv(rows)
-      : `${JSON.stringify({
-        file: document.uri.toString(),
-        version: entry.version,
-        model: state.kind === 'ready' ? state.info.name : null,
-        summary: entry.scores.summary,
-        tokens: rows,
-      }, null, 2)}\n`;
-    const defaultUri = document.uri.scheme === 'file' ? vscode.Uri.file(`${document.uri.fsPath}.surprisal.${format}`) : undefined;
-    const target = await vscode.window.showSaveDialog({
-      ...(defaultUri ? { defaultUri } : {}),
-      filters: format === 'csv' ? { 'CSV': ['csv'] } : { 'JSON': ['json'] },
-      saveLabel: `Export ${format.toUpperCase()}`,
-      title: 'Export the token table',
-    });
-    if (!target) return;
-    try {
-      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
-      void vscode.window.showInformationMessage(`Surprisal Lens: exported ${rows.length.toLocaleString('en-US')} tokens to ${vscode.workspace.asRelativePath(target, false)}.`);
-    } catch (error) {
-      void vscode.window.showErrorMessage(`Surprisal Lens: cannot write ${target.fsPath}: ${(error as Error).message}`);
-    }
+    await exportTokens(document, entry, this.context.model, format);
   }
 
   // ---- posting ----
@@ -486,66 +458,5 @@ export class NextWordPanel implements vscode.Disposable {
   private postDocument(message: ToPanel): void {
     this.lastDocument = message;
     this.post(message);
-  }
-
-  private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(18).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', 'panel.css'));
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `script-src 'nonce-${nonce}'`,
-      `img-src ${webview.cspSource}`,
-    ].join('; ');
-    // The page is static; everything from the document or the model arrives by message and is
-    // written with textContent.
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}" nonce="${nonce}">
-<title>${NextWordPanel.title}</title>
-</head>
-<body>
-<main>
-  <section class="next" aria-labelledby="next-heading">
-    <div class="toolbar">
-      <h2 id="next-heading">Next words</h2>
-      <div class="modes" role="group" aria-label="List">
-        <button type="button" id="mode-words" aria-pressed="true" title="Whole words, with P(word | text before the cursor)">Words</button>
-        <button type="button" id="mode-tokens" aria-pressed="false" title="The model's raw next tokens">Tokens</button>
-      </div>
-      <label class="temperature" for="temperature">Temperature <output id="temperature-value" for="temperature">1.00</output></label>
-      <input type="range" id="temperature" min="0.1" max="3" step="0.05" value="1" aria-describedby="temperature-note">
-    </div>
-    <p id="status" class="status" role="status" aria-live="polite"></p>
-    <p class="context"><span class="label">Conditioned on</span> <q id="context-tail" class="context-tail"></q><span id="position" class="position"></span></p>
-    <p class="meta"><span id="entropy"></span> <span id="ends-here"></span></p>
-    <ul id="candidates" class="candidates" role="listbox" tabindex="0" aria-label="Most likely next words: arrow keys choose, Enter inserts at the cursor"></ul>
-    <p id="temperature-note" class="note"></p>
-  </section>
-  <section class="document" aria-labelledby="document-heading">
-    <h2 id="document-heading">Document</h2>
-    <p id="document-status" class="status" role="status" aria-live="polite"></p>
-    <dl id="summary" class="summary"></dl>
-    <h3 id="ranks-heading">Rank of each token among the model's predictions (GLTR)</h3>
-    <div id="ranks" class="bars" role="list" aria-labelledby="ranks-heading"></div>
-    <h3 id="histogram-heading">Surprisal of the tokens, in bits (the heatmap's colours)</h3>
-    <div id="histogram" class="bars" role="list" aria-labelledby="histogram-heading"></div>
-    <h3 id="sparkline-heading">Surprisal along the document</h3>
-    <div id="sparkline" class="sparkline" tabindex="0" role="slider" aria-labelledby="sparkline-heading" aria-valuemin="0" aria-valuemax="0" aria-valuenow="0"></div>
-    <p class="note">Click the line (or focus it, move with the arrow keys and press Enter) to go to that token; each point is the most surprising token of its stretch.</p>
-    <div class="export">
-      <button type="button" id="export-csv">Export CSV…</button>
-      <button type="button" id="export-json">Export JSON…</button>
-    </div>
-  </section>
-</main>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
   }
 }

@@ -4,9 +4,7 @@
  * one it was computed for.
  */
 import * as vscode from 'vscode';
-import type { DocumentScores } from '../core/engine';
-import type { ScoredDocument } from '../core/protocol';
-import { WorkerRequestError } from '../core/workerClient';
+import { CancelledError, type DocumentScores } from '../core/types';
 import type { ModelService } from './modelService';
 import type { Settings } from './settings';
 import { offsetsWithMargin } from './visibleText';
@@ -136,7 +134,7 @@ export class ScoreStore implements vscode.Disposable {
     this.jobs.delete(key);
     this.entries.delete(key);
     this.partials.delete(key);
-    if (this.model.client.running) void this.model.client.request<'forget'>({ type: 'forget', documentKey: key }).catch(() => undefined);
+    this.model.release(key);
   }
 
   clear(): void {
@@ -163,19 +161,19 @@ export class ScoreStore implements vscode.Disposable {
     const cancellation = new vscode.CancellationTokenSource();
     const promise = (async (): Promise<ScoreEntry> => {
       if (text.length > this.settings.maxDocumentLength) throw new DocumentTooLargeError(text.length, this.settings.maxDocumentLength);
-      await this.model.ensureLoaded();
-      if (cancellation.token.isCancellationRequested) throw new WorkerRequestError({ code: 'cancelled', message: 'Cancelled' });
       const { topK, windowSize, stride } = this.settings;
       const priority = text.length >= PRIORITY_MIN_CHARS ? visibleRange(document) : undefined;
-      const result: ScoredDocument = await this.model.client.request<'score'>(
-        { type: 'score', documentKey: key, version, text, settings: { topK, windowSize, stride }, ...(priority ? { priority } : {}) },
+      const result = await this.model.score(
+        { documentKey: key, version, text, settings: { topK, windowSize, stride }, ...(priority ? { priority } : {}) },
         cancellation.token,
-        (scored, total) => this.progress.fire({ uri: document.uri, scored, total }),
-        (partial) => {
-          if (cancellation.token.isCancellationRequested) return;
-          const entry = { uri: document.uri, version, scores: partial.scores, reusedTokens: partial.reusedTokens, elapsedMs: partial.elapsedMs };
-          this.partials.set(key, entry);
-          this.partialEmitter.fire(entry);
+        {
+          onProgress: (scored, total) => this.progress.fire({ uri: document.uri, scored, total }),
+          onPartial: (partial) => {
+            if (cancellation.token.isCancellationRequested) return;
+            const entry = { uri: document.uri, version, scores: partial.scores, reusedTokens: partial.reusedTokens, elapsedMs: partial.elapsedMs };
+            this.partials.set(key, entry);
+            this.partialEmitter.fire(entry);
+          },
         },
       );
       return { uri: document.uri, version, scores: result.scores, reusedTokens: result.reusedTokens, elapsedMs: result.elapsedMs };
@@ -192,7 +190,7 @@ export class ScoreStore implements vscode.Disposable {
         }
       },
       (error: Error) => {
-        if (!(error instanceof WorkerRequestError && error.cancelled)) this.failed.fire({ uri: document.uri, error });
+        if (!(error instanceof CancelledError)) this.failed.fire({ uri: document.uri, error });
       },
     ).finally(() => {
       if (this.jobs.get(key) === job) this.jobs.delete(key);
@@ -221,7 +219,7 @@ function visibleRange(document: vscode.TextDocument): { start: number; end: numb
 function withCancellation<T>(promise: Promise<T>, token: vscode.CancellationToken | undefined): Promise<T> {
   if (!token) return promise;
   return new Promise<T>((resolve, reject) => {
-    const subscription = token.onCancellationRequested(() => reject(new WorkerRequestError({ code: 'cancelled', message: 'Cancelled' })));
+    const subscription = token.onCancellationRequested(() => reject(new CancelledError()));
     promise.then(resolve, reject).finally(() => subscription.dispose());
   });
 }

@@ -13,8 +13,9 @@ import type {
   SparkPoint,
   ToPanel,
   WordsMessage,
-} from '../core/panelProtocol';
-import { MAX_TEMPERATURE, MIN_TEMPERATURE, temperedShares } from '../core/panelProtocol';
+} from '../shared/panelProtocol';
+import { formatPercent as percent, visibleToken as visible } from '../core/format';
+import { MAX_TEMPERATURE, MIN_TEMPERATURE, temperedShares } from '../core/temperature';
 
 interface VsCodeApi {
   postMessage(message: FromPanel): void;
@@ -87,19 +88,6 @@ function span(className: string, text: string): HTMLSpanElement {
   return s;
 }
 
-/** Percent with enough digits to stay readable for small values; monotone in p. */
-function percent(p: number): string {
-  const v = p * 100;
-  if (!(v > 0)) return '0%';
-  if (v >= 10) return `${v.toFixed(1)}%`;
-  if (v >= 0.1) return `${v.toFixed(2)}%`;
-  return `${v.toPrecision(2)}%`;
-}
-
-/** Whitespace made visible: a space reads as ␣, a newline as ⏎, a tab as ⇥. */
-function visible(text: string): string {
-  return text.replace(/ /g, '\u2423').replace(/\r?\n/g, '\u23ce').replace(/\t/g, '\u21e5');
-}
 
 /** How a screen reader should say a candidate. */
 function spoken(text: string): string {
@@ -137,7 +125,7 @@ function renderWords(): void {
   el.contextTail.parentElement!.hidden = !words;
   if (!words) return;
   const m = words;
-  el.contextTail.textContent = m.contextTail.replace(/\r?\n/g, '\u23ce').replace(/\t/g, '\u21e5');
+  el.contextTail.textContent = m.contextTail.replace(/\r?\n/g, '\u23ce').replace(/\t/g, '\u2192');
   el.position.textContent = ` — ${m.fileName}, line ${m.line + 1}, column ${m.character + 1}${m.truncated ? ' (earlier text cut to the model\'s window)' : ''}`;
   const entropyWhere = m.mode === 'words' && m.partial !== '' ? 'Entropy of the next token where this word starts' : 'Next-token entropy';
   el.entropy.textContent = `${Number.isFinite(m.entropyBits) ? `${entropyWhere}: ${m.entropyBits.toFixed(2)} bits.` : ''}${

@@ -4,10 +4,11 @@
  * what it no longer needs.
  */
 import { parentPort } from 'node:worker_threads';
-import { CancelledError, LanguageModel, type DocumentScores } from '../core/engine';
+import { LanguageModel } from '../core/engine';
+import { CancelledError, type DocumentScores } from '../core/types';
 import { ModelFolderError } from '../core/modelFolder';
 import { nextWordDistribution } from '../core/nextWords';
-import type { FromWorker, ToWorker, WorkerErrorInfo } from '../core/protocol';
+import type { FromWorker, ToWorker, WorkerErrorInfo } from '../shared/workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('worker.js must run in a worker thread');
@@ -104,12 +105,6 @@ async function handle(message: ToWorker): Promise<void> {
         },
         columnBuffers(copy),
       );
-      return;
-    }
-    case 'nextTokens': {
-      const current = requireModel();
-      const result = await current.predictNext(message.context, message.topK);
-      send({ type: 'nextTokens', id: message.id, result });
       return;
     }
     case 'nextWords': {

@@ -1,6 +1,6 @@
 /**
  * The inference worker plus one test-only request: `{ type: 'test-gc' }` collects the
- * worker's garbage and answers with its heap figures (as a `nextTokens` reply, which the
+ * worker's garbage and answers with its heap figures (as a `nextWords` reply, which the
  * client resolves with the result). Used by the resource-hygiene tests to measure memory
  * without the worker's uncollected garbage.
  */
@@ -17,5 +17,5 @@ parentPort!.on('message', (message: { type: string; id: number }) => {
   gc();
   gc();
   const heap = getHeapStatistics();
-  parentPort!.postMessage({ type: 'nextTokens', id: message.id, result: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory } });
+  parentPort!.postMessage({ type: 'nextWords', id: message.id, result: { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size, external: heap.external_memory } });
 });

@@ -1,8 +1,9 @@
 /** The inference worker as the esbuild bundle the extension ships, built for the reliability tests. */
 import { buildSync } from 'esbuild';
 import { join } from 'node:path';
-import type { ScoreSettings } from '../../src/core/protocol';
-import type { CancellationSignal, WorkerClient } from '../../src/core/workerClient';
+import type { CancellationSignal } from '../../src/core/backend';
+import type { ScoreSettings } from '../../src/core/types';
+import type { WorkerClient } from '../../src/worker/workerClient';
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -9,14 +9,7 @@ const vscode = require('vscode');
 const { parseHover, halfUlp, assertHoverConsistent } = require('./hoverFormat');
 
 const EXTENSION_ID = 'surprisal-lens.surprisal-lens';
-const COMMANDS = [
-  'surprisalLens.scoreDocument',
-  'surprisalLens.toggleHeatmap',
-  'surprisalLens.showNextWords',
-  'surprisalLens.nextSurprising',
-  'surprisalLens.previousSurprising',
-];
-const API_FUNCTIONS = ['scoreDocument', 'isHeatmapEnabled', 'heatmapRangeCount', 'whenIdle', 'lastScoredVersion'];
+const API_FUNCTIONS = ['scoreDocument', 'isHeatmapEnabled', 'heatmapRangeCount', 'whenIdle', 'lastScoredVersion', 'killWorker', 'modelState'];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -135,7 +128,6 @@ async function closeAllEditors() {
 
 module.exports = {
   EXTENSION_ID,
-  COMMANDS,
   API_FUNCTIONS,
   sleep,
   waitFor,

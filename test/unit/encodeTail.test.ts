@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { TextTokenizer, type TokenizedTail } from '../../src/core/textTokenizer';
 import { fragment } from '../helpers/fuzzText';
 import { nfcByteLevelTokenizer, sentencePieceTokenizer, tinyTokenizerFiles, TRICKY_TEXTS } from '../helpers/tokenizers';
+import { propertyRuns } from '../helpers/propertyRuns';
 
 type Files = { json: Record<string, unknown>; config: Record<string, unknown> };
 
@@ -80,7 +81,7 @@ describe('encodeTail: the last tokens of a text, from its end only', () => {
             if (!tail.wholeText) cut++;
             assertTailOf(tokenizer, text, minTokens, tail, JSON.stringify(text.slice(-80)));
           }),
-          { numRuns: 150, seed: 20261127 },
+          { numRuns: propertyRuns(150), seed: 20261127 },
         );
         // A test that only ever took the fallback would prove nothing.
         assert.ok(cut > runs / 3, `the tail was cut in ${cut} of ${runs} texts`);
@@ -215,7 +216,7 @@ describe('encodeEdited: the encoding after an edit, reusing the unchanged beginn
             tokens = edited;
           }
         }),
-        { numRuns: 120, seed: 20261128 },
+        { numRuns: propertyRuns(120), seed: 20261128 },
       );
       // A test that only ever took the fallback would prove nothing.
       assert.ok(reused > runs / 4, `the beginning was reused in ${reused} of ${runs} edits`);

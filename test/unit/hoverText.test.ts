@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bucketTokens, describeBucket, rankBucket, surprisalBin } from '../../src/core/colorBins';
 import { LanguageModel } from '../../src/core/engine';
-import { escapeMarkdown, formatPercent, hoverMarkdown } from '../../src/core/hoverText';
+import { formatPercent } from '../../src/core/format';
+import { escapeMarkdown, hoverMarkdown } from '../../src/core/hoverText';
 import { findSurprising, tokenAt } from '../../src/core/tokenView';
 import { TINY_MODEL } from '../helpers/tokenizers';
 

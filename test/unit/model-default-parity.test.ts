@@ -237,7 +237,9 @@ describe('models/default parity with PyTorch', () => {
     assert.ok(maxAbsDiff(longer!, d.logprobs.slice(0, 100)) <= TOL);
   });
 
-  test('scoring 1,000 tokens takes well under a second', async (t) => {
+  // How long it takes is measured by `npm run bench` (BENCHMARKS.md); here, that the
+  // windowed scoring of 1,000 tokens gives one score per token.
+  test('scoring 1,000 tokens in windows gives one finite log-prob per token', async (t) => {
     const ids = fx.documents.flatMap((d) => d.ids).slice(0, 1000);
     await model.windowed(ids.slice(0, 50), model.cfg.n_positions, model.cfg.n_positions - 1); // warm-up
     const t0 = performance.now();
@@ -245,7 +247,7 @@ describe('models/default parity with PyTorch', () => {
     const ms = performance.now() - t0;
     t.diagnostic(`1,000 tokens scored in ${ms.toFixed(0)} ms`);
     assert.equal(lps.length, ids.length);
-    assert.ok(ms < 1500, `1,000 tokens took ${ms.toFixed(0)} ms`);
+    assert.ok(lps.every((lp: number) => Number.isFinite(lp) && lp <= 0));
   });
 });
 

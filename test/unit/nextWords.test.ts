@@ -6,10 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CancelledError, LanguageModel, type ContinuationState } from '../../src/core/engine';
+import { documentFigures } from '../../src/core/documentFigures';
+import { LanguageModel, type ContinuationState } from '../../src/core/engine';
 import { nextWordDistribution, splitAtWord, tailWords } from '../../src/core/nextWords';
-import { documentFigures, parseFromPanel, temperedShares, tokenRows, tokenRowsCsv } from '../../src/core/panelProtocol';
-import { WorkerClient, WorkerRequestError } from '../../src/core/workerClient';
+import { temperedShares } from '../../src/core/temperature';
+import { tokenViews, tokenViewsCsv } from '../../src/core/tokenView';
+import { CancelledError } from '../../src/core/types';
+import { parseFromPanel } from '../../src/shared/panelProtocol';
+import { WorkerClient, WorkerRequestError } from '../../src/worker/workerClient';
 import type { TextTokenizer } from '../../src/core/textTokenizer';
 import { TINY_MODEL as MODEL, TRICKY_TEXTS } from '../helpers/tokenizers';
 import { buildWorker, manualSignal, SMALL_WINDOW } from '../helpers/workerBundle';
@@ -359,15 +363,17 @@ describe('panel messages', () => {
   test('the token table as CSV quotes text and defuses formulas', async () => {
     const text = 'x=1, "q"\n=SUM(A1)';
     const scores = await model.score(text, { topK: 2 });
-    const rows = tokenRows(scores, text, (id) => model.tokenizer.displayText(id));
+    const rows = tokenViews(scores, text, (id) => model.tokenizer.displayText(id));
     assert.equal(rows.map((r) => r.text).join(''), text);
     assert.equal(rows[0]!.logprob, scores.logprobs[0], 'scored after BOS');
-    assert.ok(Math.abs(rows[1]!.surprisalBits! + scores.logprobs[1]! / Math.LN2) < 1e-12);
+    assert.ok(Math.abs(rows[1]!.surprisal! + scores.logprobs[1]! / Math.LN2) < 1e-12);
     assert.equal(rows[1]!.top.length, 2);
-    const csv = tokenRowsCsv(rows);
+    const csv = tokenViewsCsv(rows);
     const lines = csv.split('\r\n');
-    assert.equal(lines[0], 'index,start,end,text,token_id,token,logprob,surprisal_bits,rank,entropy_bits,top1,top1_prob');
+    // The CSV's header names the fields of the CLI's JSON records.
+    assert.equal(lines[0], 'index,id,text,start,end,logprob,prob,surprisal,rank,entropy,top1,top1_prob');
     assert.equal(lines.length, rows.length + 2);
+    assert.equal(lines[2]!.split(',')[1], String(rows[1]!.id));
     assert.ok(!/(^|,)"?=SUM/m.test(csv), 'a cell starting with = is prefixed');
     assert.ok(csv.includes('""'), 'quotes are doubled');
   });

@@ -1,5 +1,5 @@
 /**
- * Issue 7, item 8 (engine and worker level): resource hygiene. Loading and disposing the tiny
+ * Resource hygiene (engine and worker level). Loading and disposing the tiny
  * model 20 times, scoring and forgetting 200 documents in the worker, scoring 200 documents
  * without forgetting them (the worker remembers at most 16) and switching models 20 times
  * leave the process's RSS flat within 10% after warm-up; every session is released (dispose
@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/core/engine';
-import { WorkerClient } from '../../src/core/workerClient';
+import { WorkerClient } from '../../src/worker/workerClient';
 import { seededRandom } from '../helpers/fuzzText';
 import { mb, sample, settle } from '../helpers/memory';
 import { TINY_MODEL } from '../helpers/tokenizers';

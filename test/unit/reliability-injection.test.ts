@@ -1,5 +1,5 @@
 /**
- * Issue 7, item 4 (hover part): document text, token texts (a hostile vocabulary) and the
+ * Hover injection: document text, token texts (a hostile vocabulary) and the
  * model name holding Markdown, HTML, `<script>`, `command:` links, autolinks and very long
  * strings stay inert in the hover Markdown: no raw HTML tag, no link but the extension's own
  * command link, no emphasis, code or table structure from the data, no extra lines, and long
@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LanguageModel, type DocumentScores } from '../../src/core/engine';
+import { LanguageModel } from '../../src/core/engine';
+import type { DocumentScores } from '../../src/core/types';
 import { hoverMarkdown, type HoverContext } from '../../src/core/hoverText';
 import fc from 'fast-check';
 import { fragment, hostileDocument } from '../helpers/fuzzText';
 import { TINY_MODEL } from '../helpers/tokenizers';
+import { propertyRuns } from '../helpers/propertyRuns';
 
 const OWN_LINK = 'command:surprisalLens.showNextWords?%5B%7B%22offset%22%3A3%7D%5D';
 
@@ -119,7 +121,7 @@ describe('hover Markdown injection', () => {
         const md = hoverMarkdown(docScores, index, { text: doc, tokenText: (id) => vocab[id % vocab.length]!, modelName: name, panelCommandUri: OWN_LINK });
         assertInert(md, `token ${index} of ${JSON.stringify(doc.slice(0, 60))}`, true);
       }),
-      { numRuns: 300, seed: 4 },
+      { numRuns: propertyRuns(300), seed: 4 },
     );
   });
 

@@ -1,5 +1,5 @@
 /**
- * Issue 7, item 2: broken model folders beyond test/unit/modelFolder.test.ts: hand-built
+ * Broken model folders beyond test/unit/modelFolder.test.ts: hand-built
  * graphs with a key/value input but no matching output, an input the engine cannot fill, an
  * integer cache, last-position-only logits (test/fixtures/models/make-broken-graphs.py writes
  * them); and the same failures through the inference worker: each load fails with a typed
@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/core/engine';
 import { ModelFolderError, type ModelFolderErrorCode } from '../../src/core/modelFolder';
-import type { LoadSettings } from '../../src/core/protocol';
-import { WorkerClient, WorkerRequestError } from '../../src/core/workerClient';
+import type { LoadSettings } from '../../src/shared/workerProtocol';
+import { WorkerClient, WorkerRequestError } from '../../src/worker/workerClient';
 import { assertLoadFails } from '../helpers/modelFolders';
 import { TINY_MODEL } from '../helpers/tokenizers';
 import { buildWorker, SMALL_WINDOW, workerOf } from '../helpers/workerBundle';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { buildSync } from 'esbuild';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { ScoreSettings } from '../../src/core/protocol';
-import { WorkerClient, WorkerRequestError } from '../../src/core/workerClient';
+import type { ScoreSettings } from '../../src/core/types';
+import { WorkerClient, WorkerRequestError } from '../../src/worker/workerClient';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
 // The worker runs as the same esbuild bundle the extension ships (into the ignored out/).

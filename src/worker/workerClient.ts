@@ -1,16 +1,14 @@
 /**
- * The host side of the inference worker: typed requests matched to replies by id, progress,
- * cancellation, and a fresh worker when the old one dies. No `vscode` import, so it is
- * tested directly.
+ * The host side of the inference worker's messages: typed requests matched to replies by
+ * id, progress, cancellation, and a fresh worker when the old one dies. No `vscode`
+ * import, so it is tested directly. `LocalBackend` (localBackend.ts) is its only user in
+ * the product.
  */
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, ResultOf, ScoredDocument, ToWorker, WorkerErrorInfo } from './protocol';
+import type { CancellationSignal } from '../core/backend';
+import type { ScoredDocument } from '../core/types';
+import type { FromWorker, ResultOf, ToWorker, WorkerErrorInfo } from '../shared/workerProtocol';
 
-/** Structurally compatible with `vscode.CancellationToken`. */
-export interface CancellationSignal {
-  readonly isCancellationRequested: boolean;
-  onCancellationRequested(listener: () => void): { dispose(): void };
-}
 
 export class WorkerRequestError extends Error {
   constructor(readonly info: WorkerErrorInfo) {
@@ -56,7 +54,7 @@ export class WorkerClient {
     return this.worker !== null;
   }
 
-  request<T extends 'load' | 'score' | 'nextTokens' | 'nextWords' | 'forget'>(
+  request<T extends 'load' | 'score' | 'nextWords' | 'forget'>(
     message: RequestOf<T>,
     signal?: CancellationSignal,
     onProgress?: (scored: number, total: number) => void,

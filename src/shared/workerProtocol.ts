@@ -2,22 +2,13 @@
  * Messages between the extension host and the inference worker. One discriminated union per
  * direction; replies carry the id of the request they answer.
  */
-import type { DocumentScores, ModelInfo } from './engine';
-import type { ModelFolderErrorCode } from './modelFolder';
-import type { NextWordDistribution, NextWordOptions } from './nextWords';
+import type { ModelFolderErrorCode } from '../core/modelFolder';
+import type { ModelInfo, NextWordDistribution, NextWordOptions, ScoredDocument, ScoreSettings } from '../core/types';
 
 export interface LoadSettings {
   readonly modelPath: string;
   readonly threads: number;
   readonly maxWindow: number;
-}
-
-export interface ScoreSettings {
-  readonly topK: number;
-  /** 0 = the model's window. */
-  readonly windowSize: number;
-  /** 0 = half the window. */
-  readonly stride: number;
 }
 
 export interface LoadRequest {
@@ -36,14 +27,6 @@ export interface ScoreRequest {
   readonly settings: ScoreSettings;
   /** Characters to score first (the visible part), reported early as a 'partial' message. */
   readonly priority?: { readonly start: number; readonly end: number };
-}
-
-export interface NextTokensRequest {
-  readonly type: 'nextTokens';
-  readonly id: number;
-  /** The text before the cursor. */
-  readonly context: string;
-  readonly topK: number;
 }
 
 export interface NextWordsRequest {
@@ -76,32 +59,12 @@ export interface ShutdownRequest {
   readonly id: number;
 }
 
-export type ToWorker = LoadRequest | ScoreRequest | NextTokensRequest | NextWordsRequest | CancelRequest | ForgetRequest | ShutdownRequest;
+export type ToWorker = LoadRequest | ScoreRequest | NextWordsRequest | CancelRequest | ForgetRequest | ShutdownRequest;
 
 export interface ModelLoaded {
   readonly info: ModelInfo;
   /** How every token id reads on its own, for hovers and panels. */
   readonly tokenTexts: string[];
-}
-
-export interface ScoredDocument {
-  readonly documentKey: string;
-  readonly version: number;
-  readonly scores: DocumentScores;
-  /** Tokens whose scores were kept from the previous version (0 for a fresh scoring). */
-  readonly reusedTokens: number;
-  readonly elapsedMs: number;
-}
-
-export interface NextTokenCandidate {
-  readonly id: number;
-  readonly text: string;
-  readonly prob: number;
-}
-
-export interface NextTokens {
-  readonly candidates: NextTokenCandidate[];
-  readonly entropyBits: number;
 }
 
 export interface WorkerErrorInfo {
@@ -113,7 +76,6 @@ export interface WorkerErrorInfo {
 export type Reply =
   | { readonly type: 'loaded'; readonly id: number; readonly result: ModelLoaded }
   | { readonly type: 'scored'; readonly id: number; readonly result: ScoredDocument }
-  | { readonly type: 'nextTokens'; readonly id: number; readonly result: NextTokens }
   | { readonly type: 'nextWords'; readonly id: number; readonly result: NextWordDistribution }
   | { readonly type: 'done'; readonly id: number };
 
@@ -143,7 +105,6 @@ export type FromWorker = Reply | ProgressMessage | PartialMessage | ErrorMessage
 export interface ResultOf {
   load: ModelLoaded;
   score: ScoredDocument;
-  nextTokens: NextTokens;
   nextWords: NextWordDistribution;
   cancel: void;
   forget: void;
