@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DTYPES, isDtype, type Dtype } from '../core/hub/catalogue';
 import { checkRepoId, downloadModel, formatBytes, type DownloadProgress } from '../core/hub/download';
-import { HubError, type ProxySettings } from '../core/hub/http';
+import { HubError, proxyFromEnv } from '../core/hub/http';
 import { defaultCacheDir, findDownloadedModel, listDownloadedModels, removeDownloadedModel } from '../core/hub/store';
 
 export const HUB_USAGE = [
@@ -116,23 +116,6 @@ function parseDtype(value: string | undefined): Dtype | undefined {
   if (value === undefined) return undefined;
   if (!isDtype(value)) throw new HubError('invalid-input', `--dtype must be one of ${DTYPES.join(', ')}, got ${value}`);
   return value;
-}
-
-/** HTTPS_PROXY / HTTP_PROXY as curl reads them, skipped for loopback and NO_PROXY hosts. */
-export function proxyFromEnv(endpoint: string | undefined, env: NodeJS.ProcessEnv): ProxySettings | undefined {
-  let url: URL;
-  try {
-    url = new URL(endpoint ?? 'https://huggingface.co');
-  } catch {
-    return undefined;
-  }
-  const proxy = url.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy : env.HTTP_PROXY || env.http_proxy;
-  if (!proxy) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host === '::1' || host.startsWith('127.')) return undefined;
-  const noProxy = (env.NO_PROXY || env.no_proxy || '').split(',').map((h) => h.trim().replace(/^\*?\./, '')).filter(Boolean);
-  if (noProxy.some((h) => h === '*' || host === h || host.endsWith(`.${h}`))) return undefined;
-  return { url: proxy };
 }
 
 /** One updating line on a terminal; a line per file otherwise (logs stay short). */

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { CancelledError } from '../core/types';
+import { registerDownloadCommands } from './downloadModel';
 import { Heatmap } from './heatmap';
 import { SHOW_PANEL_COMMAND, SurprisalHoverProvider } from './hover';
 import { ModelService } from './modelService';
@@ -37,6 +38,7 @@ export interface SurprisalLensApi {
 let activeModel: ModelService | undefined;
 
 export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
+  registerDownloadCommands(context);
   const lens = new SurprisalLens(context);
   activeModel = lens.model;
   return lens.api();

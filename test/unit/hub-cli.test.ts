@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { proxyFromEnv } from '../../src/cli/hubCommands';
+import { proxyFromEnv } from '../../src/core/hub/http';
 import { defaultCacheDir } from '../../src/core/hub/store';
 import { startFakeHub, VALID_TOKEN, type FakeHub } from '../helpers/fakeHub';
 import { TINY_MODEL } from '../helpers/tokenizers';

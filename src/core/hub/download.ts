@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { defaultDtype, externalDataFiles, graphFileIn, isDtype, offeredDtypes, type Dtype } from './catalogue';
+import { defaultDtype, externalDataFiles, graphFileIn, offeredDtypes, type Dtype } from './catalogue';
 import {
   cancelled,
   DEFAULT_ENDPOINT,
@@ -173,6 +173,21 @@ export function planFiles(listing: RepoListing, dtype: Dtype): string[] {
   if (!graph) throw new HubError('no-dtype', `${listing.repo} has no ${dtype} graph; it offers ${offered.join(', ')}`);
   const optional = ['generation_config.json', 'tokenizer_config.json'].filter((file) => files.includes(file));
   return ['config.json', ...optional, 'tokenizer.json', graph, ...externalDataFiles(files, graph)];
+}
+
+/** Bytes each offered dtype takes (graph and external data), from the Hub's file headers. */
+export async function measureDtypes(listing: RepoListing, options: Omit<DownloadOptions, 'cacheDir' | 'dtype' | 'revision'>): Promise<Map<Dtype, number>> {
+  const settings = httpSettings({ ...options, cacheDir: '' });
+  const sizes = new Map<Dtype, number>();
+  for (const dtype of offeredDtypes(listing.files)) {
+    const graph = graphFileIn(listing.files, dtype)!;
+    let total = 0;
+    for (const path of [graph, ...externalDataFiles(listing.files, graph)]) {
+      total += (await withRetries(options, () => fileMetadata(settings, listing.repo, listing.commit, path, options.tokenHint ?? DEFAULT_TOKEN_HINT))).size;
+    }
+    sizes.set(dtype, total);
+  }
+  return sizes;
 }
 
 /**
@@ -565,4 +580,3 @@ function progressReporter(onProgress: DownloadOptions['onProgress']): ProgressRe
   };
 }
 
-export { isDtype };

@@ -137,6 +137,23 @@ export function cancelled(): HubError {
   return new HubError('cancelled', 'Download cancelled');
 }
 
+/** HTTPS_PROXY / HTTP_PROXY as curl reads them, skipped for loopback and NO_PROXY hosts. */
+export function proxyFromEnv(endpoint: string | undefined, env: NodeJS.ProcessEnv): ProxySettings | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint ?? 'https://huggingface.co');
+  } catch {
+    return undefined;
+  }
+  const proxy = url.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy : env.HTTP_PROXY || env.http_proxy;
+  if (!proxy) return undefined;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || host.startsWith('127.')) return undefined;
+  const noProxy = (env.NO_PROXY || env.no_proxy || '').split(',').map((h) => h.trim().replace(/^\*?\./, '')).filter(Boolean);
+  if (noProxy.some((h) => h === '*' || host === h || host.endsWith(`.${h}`))) return undefined;
+  return { url: proxy };
+}
+
 const agents = new Map<string, http.Agent>();
 
 function agentFor(url: URL, settings: HttpSettings): http.Agent | undefined {
