@@ -29,8 +29,8 @@ def read_sources():
         for line in f:
             if line.startswith("#") or not line.strip():
                 continue
-            t, name, ver, kind, lic = line.rstrip("\n").split("\t")
-            rows.append(dict(type=t, name=name, version=ver, kind=kind, license=lic))
+            t, name, ver, kind, split, lic = line.rstrip("\n").split("\t")
+            rows.append(dict(type=t, name=name, version=ver, kind=kind, split=split, license=lic))
     return rows
 
 
@@ -71,6 +71,10 @@ def fetch(row):
             subprocess.run(["dpkg-deb", "-x", path, dest + ".tmp"], check=True)
         else:
             subprocess.run(["tar", "-xzf", path, "-C", dest + ".tmp"], check=True)
+            # npm tarballs unpack to package/, except some (@types/*: node/, vscode/, ...)
+            top = os.listdir(dest + ".tmp")
+            if len(top) == 1 and top[0] != "package":
+                os.rename(os.path.join(dest + ".tmp", top[0]), os.path.join(dest + ".tmp", "package"))
         os.rename(dest + ".tmp", dest)
     return row, os.path.basename(path), sha256(path)
 
