@@ -85,16 +85,18 @@ class DownloadCommands {
       const token = await this.token();
       const common = { endpoint: this.endpoint, token, proxy: this.proxy, tokenHint: TOKEN_HINT };
 
+      const requestedDtype = typeof args?.dtype === 'string' && isDtype(args.dtype) ? args.dtype : undefined;
       const checked = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Surprisal Lens: reading the files of ${target.repo}`, cancellable: true },
         async (_progress, cancel) => {
           const controller = abortOn(cancel);
           const listing = await listRepository({ ...common, repo: target.repo, revision: target.revision, signal: controller.signal });
-          const sizes = await measureDtypes(listing, { ...common, repo: target.repo, signal: controller.signal });
+          // Real sizes only when the user is to choose a dtype.
+          const sizes = requestedDtype ? new Map<Dtype, number>() : await measureDtypes(listing, { ...common, repo: target.repo, signal: controller.signal });
           return { listing, sizes };
         },
       );
-      const dtype = typeof args?.dtype === 'string' && isDtype(args.dtype) ? args.dtype : await this.pickDtype(checked.listing, checked.sizes);
+      const dtype = requestedDtype ?? (await this.pickDtype(checked.listing, checked.sizes));
       if (!dtype) return undefined;
 
       const result = await vscode.window.withProgress(
