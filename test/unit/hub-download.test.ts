@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
@@ -235,6 +236,40 @@ describe('Hub downloads (against a local fake Hub)', () => {
     assert.deepEqual(readFileSync(join(result.path, 'onnx', 'model.onnx')), GRAPH);
     assert.deepEqual(contentGets().map((r) => r.headers.range), [`bytes=${kept}-`]);
     assert.equal(hub.requests.filter((r) => r.method === 'GET' && r.file === 'config.json').length, 0, 'finished small files are kept too');
+  });
+
+  it('a download killed mid-file (a crash) leaves no model; the next one takes over its lock and resumes', async () => {
+    hub.fault = (r) => (isContentGet(r) ? { kind: 'trickle', chunk: 4096, everyMs: 10 } : undefined);
+    const script = `require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'core', 'hub', 'download.ts'))}).downloadModel(JSON.parse(process.env.DOWNLOAD_OPTIONS)).catch(() => process.exit(3));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, DOWNLOAD_OPTIONS: JSON.stringify(options({ dtype: 'fp32' })) }, stdio: 'inherit' });
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    const partialGraph = join(partialFolderPath(cacheDir, 'test/tiny', 'fp32'), 'onnx', 'model.onnx');
+    const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
+    while (size(partialGraph) < 40_000 && !exited) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(!exited, 'the child was still downloading');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    assert.ok(existsSync(`${partialFolderPath(cacheDir, 'test/tiny', 'fp32')}.lock`), 'the dead process left its lock');
+    assert.ok(!existsSync(modelFolderPath(cacheDir, 'test/tiny', 'fp32')));
+    const kept = size(partialGraph);
+
+    hub.fault = undefined;
+    hub.requests.length = 0;
+    const result = await downloadModel(options({ dtype: 'fp32' }));
+    assert.deepEqual(readFileSync(join(result.path, 'onnx', 'model.onnx')), GRAPH);
+    assert.deepEqual(contentGets().map((r) => r.headers.range), [`bytes=${kept}-`]);
+  });
+
+  it('a full disk while writing is one clear message', async () => {
+    // The partial graph file is /dev/full: every write fails with ENOSPC.
+    const partial = partialFolderPath(cacheDir, 'test/tiny', 'fp32');
+    mkdirSync(join(partial, 'onnx'), { recursive: true });
+    const listing = await listRepository(options());
+    writeFileSync(join(partial, 'partial.json'), JSON.stringify({ repo: 'test/tiny', commit: listing.commit, etags: { 'onnx/model.onnx': sha256(GRAPH) } }));
+    symlinkSync('/dev/full', join(partial, 'onnx', 'model.onnx'));
+    await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'disk-space', /The disk holding .* is full/);
+    assert.ok(!existsSync(modelFolderPath(cacheDir, 'test/tiny', 'fp32')));
   });
 
   it('a checksum mismatch fails with one message, deletes the bad file, and leaves the model in use alone', async () => {

@@ -195,6 +195,23 @@ export async function measureDtypes(listing: RepoListing, options: Omit<Download
  * commit already downloaded fetches nothing; with a commit sha as revision it needs no network.
  */
 export async function downloadModel(options: DownloadOptions): Promise<DownloadResult> {
+  try {
+    return await download(options);
+  } catch (error) {
+    throw fileSystemError(error, options.cacheDir);
+  }
+}
+
+/** A full disk or an unwritable folder as one line; other errors pass through. */
+function fileSystemError(error: unknown, cacheDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof HubError || typeof code !== 'string') return error;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new HubError('disk-space', `The disk holding ${cacheDir} is full; free some space and download again to resume`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new HubError('file-system', `Cannot write to ${cacheDir} (${code})`);
+  return error;
+}
+
+async function download(options: DownloadOptions): Promise<DownloadResult> {
   checkRepoId(options.repo);
   const revision = options.revision ?? 'main';
   checkRevision(revision);

@@ -20,6 +20,7 @@ export type HubErrorCode =
   | 'checksum'
   | 'size-mismatch'
   | 'disk-space'
+  | 'file-system'
   | 'busy'
   | 'no-graph'
   | 'no-tokenizer'
@@ -188,13 +189,21 @@ export async function readBody(
     clearTimeout(timer);
     timer = setTimeout(() => body.destroy(new HubError('timeout', `${response.url.host} stopped sending for ${Math.round(settings.idleTimeoutMs / 1000)} s`, true)), settings.idleTimeoutMs);
   };
+  let callerError: unknown;
   try {
     arm();
     for await (const chunk of body) {
       arm();
-      await onChunk(chunk as Buffer);
+      try {
+        await onChunk(chunk as Buffer);
+      } catch (error) {
+        callerError = error;
+        throw error;
+      }
     }
   } catch (error) {
+    // A failure of the caller's own (a full disk) is not a network problem.
+    if (error === callerError) throw error;
     throw networkError(error, response.url, settings.signal);
   } finally {
     clearTimeout(timer);
