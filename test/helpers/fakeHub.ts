@@ -34,6 +34,8 @@ export type FaultAction =
   | { readonly kind: 'drop-after'; readonly bytes: number }
   /** Sends the right length with one byte flipped. */
   | { readonly kind: 'corrupt' }
+  /** Sends the right length with the last byte of a JSON file replaced, so it no longer parses. */
+  | { readonly kind: 'truncate-json' }
   /** Sends `chunk` bytes every `everyMs` ms. */
   | { readonly kind: 'trickle'; readonly chunk: number; readonly everyMs: number }
   /** Sends the headers and this many bytes, then nothing, keeping the connection open. */
@@ -212,6 +214,13 @@ function send(res: http.ServerResponse, body: Buffer, fault: FaultAction | undef
     case 'corrupt': {
       const copy = Buffer.from(body);
       copy[copy.length >> 1] ^= 0xff;
+      res.end(copy, () => done(copy.length));
+      return;
+    }
+    case 'truncate-json': {
+      const copy = Buffer.from(body);
+      copy[copy.length - 1] = 0x20;
+      copy[copy.lastIndexOf('}')] = 0x20;
       res.end(copy, () => done(copy.length));
       return;
     }

@@ -304,6 +304,14 @@ describe('Hub downloads (against a local fake Hub)', () => {
     assert.ok(!existsSync(modelFolderPath(cacheDir, 'test/tiny', 'fp32')));
   });
 
+  it('refuses answers for another commit, and a JSON file that does not parse', async () => {
+    hub.fault = (r) => (r.method === 'HEAD' && r.file === 'config.json' ? { kind: 'headers', headers: { 'x-repo-commit': 'f'.repeat(40) } } : undefined);
+    await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'bad-response', /config\.json: the Hub answered for commit ffffffffffff instead of/);
+    hub.fault = (r) => (r.method === 'GET' && r.file === 'tokenizer_config.json' ? { kind: 'truncate-json' } : undefined);
+    await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'bad-response', /tokenizer_config\.json is not valid JSON/);
+    assert.ok(!existsSync(modelFolderPath(cacheDir, 'test/tiny', 'fp32')));
+  });
+
   it('checks free disk space before downloading anything', async () => {
     hub.fault = (r) => (r.server === 'hub' && r.method === 'HEAD' && r.file === 'onnx/model.onnx' ? { kind: 'headers', headers: { 'x-linked-size': '1000000000000000' } } : undefined);
     await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'disk-space', /Not enough disk space in .*: the download needs 1\.0 \w?B/);

@@ -326,6 +326,9 @@ async function fileMetadata(settings: HttpSettings, repo: string, commit: string
   const what = `${repo}/${path}`;
   const isRedirect = response.status >= 300 && response.status < 400;
   if (response.status !== 200 && !isRedirect) throw statusError(response, what, settings, tokenHint);
+  // Asked by commit, the Hub answers for that commit; another one means a confused mirror or proxy cache.
+  const answeredCommit = headerText(response.headers['x-repo-commit']);
+  if (answeredCommit !== '' && answeredCommit !== commit) throw new HubError('bad-response', `${what}: the Hub answered for commit ${answeredCommit.slice(0, 12)} instead of ${commit.slice(0, 12)}`);
   const linkedSize = headerText(response.headers['x-linked-size']);
   const linkedEtag = cleanEtag(headerText(response.headers['x-linked-etag']));
   const etag = linkedEtag || cleanEtag(headerText(response.headers.etag));
@@ -379,7 +382,7 @@ async function downloadFile(settings: HttpSettings, options: DownloadOptions, co
   for (;;) {
     const pieces = { resumed: false };
     await withRetries(options, () => fetchRemainder(settings, options, commit, file, target, report, pieces));
-    if (!file.sha256) return;
+    if (!file.sha256) return checkJson(target, `${options.repo}/${file.path}`);
     report.emit({ phase: 'verifying', file: file.path });
     const actual = await sha256Of(target, settings.signal);
     if (actual === file.sha256) return;
@@ -467,6 +470,17 @@ async function fetchRemainder(
     await handle.close().catch(() => undefined);
   }
   if (offset + written < file.size) throw new HubError('network', `${what}: the connection closed after ${offset + written} of ${file.size} bytes`, true);
+}
+
+/** Small files have no sha256 to check; a JSON file must at least parse, or it is not kept. */
+async function checkJson(path: string, what: string): Promise<void> {
+  if (!path.endsWith('.json')) return;
+  try {
+    JSON.parse(await fs.readFile(path, 'utf8'));
+  } catch {
+    await fs.rm(path, { force: true });
+    throw new HubError('bad-response', `${what} is not valid JSON as downloaded; try again`);
+  }
 }
 
 async function withRetries<T>(options: Pick<DownloadOptions, 'retries' | 'retryDelayMs' | 'signal'>, attempt: () => Promise<T>): Promise<T> {
