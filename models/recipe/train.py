@@ -37,6 +37,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from gpt2 import GPT2, GPTConfig  # noqa: E402
+from llama import Llama, LlamaConfig  # noqa: E402
 
 CONFIGS = {
     # ~4,000 tok/s on 2 Zen 4 cores under bf16 autocast (see README for measurements)
@@ -54,6 +55,43 @@ CONFIGS = {
     "gpu-fit": dict(n_layer=6, n_head=4, n_embd=256, n_positions=512, batch=64, lr=1.5e-3, warmup=200,
                     device="cuda", dtype="bfloat16", budget_min=10.0, max_steps=2000),
 }
+
+
+def newton_schulz5(G, steps=5):
+    """Approximately orthogonalise G (the quintic iteration of modded-nanogpt's Muon)."""
+    a, b, c = 3.4445, -4.7750, 2.0315
+    X = G.float() / (G.norm() + 1e-7)
+    tall = X.shape[0] > X.shape[1]
+    if tall:
+        X = X.t()
+    for _ in range(steps):
+        A = X @ X.t()
+        X = a * X + (b * A + c * A @ A) @ X
+    return X.t() if tall else X
+
+
+class Muon(torch.optim.Optimizer):
+    """Muon for 2-D hidden weight matrices: Nesterov momentum, then the update is replaced by
+    its nearest semi-orthogonal matrix, scaled by sqrt(max(1, rows / cols))."""
+
+    def __init__(self, params, lr=0.02, momentum=0.95, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if "buf" not in st:
+                    st["buf"] = torch.zeros_like(p)
+                buf = st["buf"]
+                buf.mul_(g["momentum"]).add_(p.grad)
+                u = newton_schulz5(p.grad.add(buf, alpha=g["momentum"]))
+                if g["weight_decay"]:
+                    p.mul_(1 - g["lr"] * g["weight_decay"])
+                p.add_(u.to(p.dtype), alpha=-g["lr"] * max(1.0, p.shape[0] / p.shape[1]) ** 0.5)
 
 
 def log(fh, msg):
@@ -171,6 +209,13 @@ def main():
     ap.add_argument("--bench", type=int, default=0, help="only time this many steps and exit")
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--ctx", type=int, default=None)
+    ap.add_argument("--arch", default="gpt2", choices=["gpt2", "llama"])
+    ap.add_argument("--optim", default="adamw", choices=["adamw", "muon"],
+                    help="muon: Muon for the hidden 2-D matrices, AdamW for embeddings and gains")
+    ap.add_argument("--muon-lr", type=float, default=0.02)
+    ap.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                    help="cpu: the budget counts this process's CPU seconds / threads, so runs compared "
+                         "at equal budget get equal compute even while other jobs share the cores")
     args = ap.parse_args()
 
     C = dict(CONFIGS[args.config])
@@ -197,18 +242,22 @@ def main():
 
     tokj = json.load(open(os.path.join(args.data, "tokenizer.json"), encoding="utf-8"))
     vocab = len(tokj["model"]["vocab"])
-    cfg = GPTConfig(vocab_size=vocab, n_layer=C["n_layer"], n_head=C["n_head"], n_embd=C["n_embd"],
-                    n_positions=C["n_positions"])
-    model = GPT2(cfg)
+    Cfg, Model = (LlamaConfig, Llama) if args.arch == "llama" else (GPTConfig, GPT2)
+    cfg = Cfg(vocab_size=vocab, n_layer=C["n_layer"], n_head=C["n_head"], n_embd=C["n_embd"],
+              n_positions=C["n_positions"])
+    model = Model(cfg)
     model.init_weights(0.02)
     os.makedirs(args.out, exist_ok=True)
     ck_path = os.path.join(args.out, "ckpt.pt")
     fh = open(os.path.join(args.out, "train.log"), "a")
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    embeds = ("wte.", "wpe.", "embed_tokens.")
+    hidden = [p for n, p in model.named_parameters() if p.dim() >= 2 and not n.startswith(embeds)]
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and (args.optim == "adamw" or n.startswith(embeds))]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     model.to(device)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=C["lr"], betas=(0.9, 0.95), eps=1e-8)
+    muon = Muon(hidden, lr=args.muon_lr) if args.optim == "muon" else None
     data = Batches(os.path.join(args.data, "train.bin"), cfg.n_positions, C["batch"], args.seed)
     step, elapsed, tokens_seen = 0, 0.0, 0
     run_step = 0  # steps of this process: the wsd warm-up restarts on every start
@@ -218,6 +267,8 @@ def main():
             raise SystemExit(f"checkpoint config {ck['cfg']} != {cfg.to_dict()}; use another --out")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
+        if muon is not None:
+            muon.load_state_dict(ck["muon"])
         step, elapsed, tokens_seen = ck["step"], ck["elapsed"], ck["tokens"]
         data.set_state(ck["data_rng"])
         torch.set_rng_state(ck["torch_rng"])
@@ -254,7 +305,9 @@ def main():
     def save():
         ck = {"cfg": cfg.to_dict(), "model": model.state_dict(), "opt": opt.state_dict(), "step": step,
               "elapsed": elapsed, "tokens": tokens_seen, "data_rng": data.state(), "torch_rng": torch.get_rng_state(),
-              "config_name": args.config, "train_config": C}
+              "config_name": args.config, "train_config": C, "arch": args.arch, "optim": args.optim}
+        if muon is not None:
+            ck["muon"] = muon.state_dict()
         torch.save(ck, ck_path + ".tmp")
         os.replace(ck_path + ".tmp", ck_path)
 
@@ -282,18 +335,24 @@ def main():
         lr = lr_at(progress)
         for g in opt.param_groups:
             g["lr"] = lr
+        if muon is not None:
+            for g in muon.param_groups:
+                g["lr"] = args.muon_lr * lr / C["lr"]  # same schedule shape
+        c0 = time.process_time()
         x, y = data.next()
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with amp():
             logits, _ = model(x)
         loss = F.cross_entropy(logits.float().view(-1, vocab), y.view(-1))
-        opt.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)  # Muon holds the hidden matrices, AdamW the rest
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if muon is not None:
+            muon.step()
         if device == "cuda":
             torch.cuda.synchronize()
-        dt = time.time() - t0
+        dt = time.time() - t0 if args.clock == "wall" else (time.process_time() - c0) / args.threads
         step += 1
         run_step += 1
         elapsed += dt

@@ -105,7 +105,7 @@ def main():
     # bytes/token per kind on held-out documents, and the longest whitespace-only token
     _init(tok_path)
     per = {}
-    for d in read_jsonl(os.path.join(args.corpus, "heldout.jsonl")):
+    for d in read_jsonl(os.path.join(args.corpus, "heldout_projects.jsonl")):
         n = len(_bpe.encode(d["text"]))
         b = len(d["text"].encode("utf-8"))
         k = per.setdefault(d["kind"], [0, 0])
