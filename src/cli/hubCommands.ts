@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { DTYPES, isDtype, type Dtype } from '../core/hub/catalogue';
 import { checkRepoId, downloadModel, formatBytes, type DownloadProgress } from '../core/hub/download';
 import { HubError, proxyFromEnv } from '../core/hub/http';
-import { defaultCacheDir, findDownloadedModel, listDownloadedModels, removeDownloadedModel } from '../core/hub/store';
+import { defaultCacheDir, discardUnfinishedDownload, findDownloadedModel, listDownloadedModels, listUnfinishedDownloads, removeDownloadedModel } from '../core/hub/store';
 
 export const HUB_USAGE = [
   `surprisal-lens download <owner/name> [--revision R] [--dtype ${DTYPES.join('|')}] [--endpoint URL] [--cache-dir DIR]`,
@@ -46,6 +46,7 @@ export async function runHubCommand(argv: string[], io: CliIo): Promise<number> 
 
   if (command === 'models') {
     const models = await listDownloadedModels(cacheDir);
+    const unfinished = await listUnfinishedDownloads(cacheDir);
     if (values.json) {
       io.stdout.write(`${JSON.stringify(models.map(({ repo: r, dtype: d, revision, commit, completedAt, sizeBytes, path }) => ({ repo: r, dtype: d, revision, commit, completedAt, sizeBytes, path })))}\n`);
     } else if (models.length === 0) {
@@ -53,16 +54,25 @@ export async function runHubCommand(argv: string[], io: CliIo): Promise<number> 
     } else {
       for (const m of models) io.stdout.write(`${m.repo}  ${m.dtype}  ${formatBytes(m.sizeBytes)}  ${m.commit.slice(0, 7)}  ${m.completedAt.slice(0, 10)}  ${m.path}\n`);
     }
+    for (const u of unfinished) {
+      if (!values.json) io.stderr.write(`unfinished: ${u.repo}  ${u.dtype}  ${formatBytes(u.bytes)} so far${u.inProgress ? ' (downloading now)' : ' (download again to resume, or remove)'}\n`);
+    }
     return 0;
   }
 
   checkRepoId(repo);
   if (command === 'remove') {
-    const models = (await listDownloadedModels(cacheDir)).filter((m) => m.repo.toLowerCase() === repo.toLowerCase() && (!dtype || m.dtype === dtype));
-    if (models.length === 0) throw new HubError('not-found', `${repo}${dtype ? ` (${dtype})` : ''} is not downloaded in ${cacheDir}`);
+    const matches = (m: { repo: string; dtype: Dtype }) => m.repo.toLowerCase() === repo.toLowerCase() && (!dtype || m.dtype === dtype);
+    const models = (await listDownloadedModels(cacheDir)).filter(matches);
+    const unfinished = (await listUnfinishedDownloads(cacheDir)).filter(matches);
+    if (models.length === 0 && unfinished.length === 0) throw new HubError('not-found', `${repo}${dtype ? ` (${dtype})` : ''} is not downloaded in ${cacheDir}`);
     for (const m of models) {
       const freed = await removeDownloadedModel(cacheDir, m.path);
       io.stderr.write(`Removed ${m.repo} (${m.dtype}), ${formatBytes(freed)} freed\n`);
+    }
+    for (const u of unfinished.filter((u) => !models.some((m) => m.dtype === u.dtype))) {
+      await discardUnfinishedDownload(cacheDir, u.repo, u.dtype);
+      io.stderr.write(`Removed the unfinished download of ${u.repo} (${u.dtype}), ${formatBytes(u.bytes)} freed\n`);
     }
     return 0;
   }

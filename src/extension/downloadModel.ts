@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { CATALOGUE, catalogueEntry, defaultDtype, isDtype, offeredDtypes, type CatalogueEntry, type Dtype } from '../core/hub/catalogue';
 import { checkRepoId, downloadModel, formatBytes, listRepository, measureDtypes, type DownloadProgress, type RepoListing } from '../core/hub/download';
 import { DEFAULT_ENDPOINT, HubError, proxyFromEnv, type ProxySettings } from '../core/hub/http';
-import { listDownloadedModels, removeDownloadedModel, type DownloadedModel } from '../core/hub/store';
+import { discardUnfinishedDownload, listDownloadedModels, listUnfinishedDownloads, removeDownloadedModel, type DownloadedModel, type UnfinishedDownload } from '../core/hub/store';
 
 const SECTION = 'surprisalLens';
 const TOKEN_SECRET = 'surprisalLens.hubToken';
@@ -178,18 +178,26 @@ class DownloadCommands {
 
   async manage(): Promise<void> {
     const models = await listDownloadedModels(this.cacheDir);
+    const unfinished = (await listUnfinishedDownloads(this.cacheDir)).filter((u) => !u.inProgress);
     const inUse = currentModelPath();
-    type Item = vscode.QuickPickItem & { model?: DownloadedModel };
+    type Item = vscode.QuickPickItem & { model?: DownloadedModel; unfinished?: UnfinishedDownload; command?: string };
     const items: Item[] = models.map((model) => ({
       label: `${model.path === inUse ? '$(check) ' : ''}${model.repo}`,
       description: `${model.dtype} · ${formatBytes(model.sizeBytes)} · ${model.completedAt.slice(0, 10)}${model.path === inUse ? ' · in use' : ''}`,
       detail: `commit ${model.commit.slice(0, 7)} · ${model.path}`,
       model,
     }));
-    items.push({ label: '$(cloud-download) Download Model...' });
+    for (const u of unfinished) items.push({ label: `$(debug-pause) ${u.repo}`, description: `${u.dtype} · unfinished, ${formatBytes(u.bytes)} so far`, unfinished: u });
+    items.push(
+      { label: '', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(cloud-download) Download Model...', command: DOWNLOAD_COMMAND },
+      { label: `${inUse === '' ? '$(check) ' : ''}$(package) Use the Bundled Model`, command: 'surprisalLens.useBundledModel' },
+      { label: '$(folder-opened) Choose Model Folder...', command: 'surprisalLens.chooseModelFolder' },
+    );
     const picked = await vscode.window.showQuickPick(items, { title: 'Downloaded models', placeHolder: models.length === 0 ? 'No model downloaded yet' : 'Choose a model to use or delete' });
-    if (!picked) return;
-    if (!picked.model) return void (await this.download());
+    if (picked?.command) return void (await vscode.commands.executeCommand(picked.command));
+    if (picked?.unfinished) return this.manageUnfinished(picked.unfinished);
+    if (!picked?.model) return;
     const model = picked.model;
     const action = await vscode.window.showQuickPick(
       [{ label: '$(check) Use this model', action: 'use' as const }, { label: '$(trash) Delete...', action: 'delete' as const }],
@@ -197,6 +205,21 @@ class DownloadCommands {
     );
     if (action?.action === 'use') await useModelFolder(model.path);
     if (action?.action === 'delete') await this.remove(model);
+  }
+
+  private async manageUnfinished(download: UnfinishedDownload): Promise<void> {
+    const action = await vscode.window.showQuickPick(
+      [{ label: '$(debug-continue) Resume', action: 'resume' as const }, { label: `$(trash) Discard (${formatBytes(download.bytes)})`, action: 'discard' as const }],
+      { title: `${download.repo} (${download.dtype}), unfinished` },
+    );
+    if (action?.action === 'resume') await this.download({ repo: download.repo, dtype: download.dtype });
+    if (action?.action === 'discard') {
+      try {
+        await discardUnfinishedDownload(this.cacheDir, download.repo, download.dtype);
+      } catch (error) {
+        await this.showError(error);
+      }
+    }
   }
 
   private async remove(model: DownloadedModel): Promise<void> {

@@ -7,7 +7,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/core/engine';
 import { downloadModel, listRepository, type DownloadOptions, type DownloadProgress } from '../../src/core/hub/download';
 import { HubError, type HubErrorCode } from '../../src/core/hub/http';
-import { listDownloadedModels, MANIFEST_FILE, modelFolderPath, partialFolderPath, removeDownloadedModel } from '../../src/core/hub/store';
+import { discardUnfinishedDownload, listDownloadedModels, listUnfinishedDownloads, MANIFEST_FILE, modelFolderPath, partialFolderPath, removeDownloadedModel } from '../../src/core/hub/store';
 import { sha256, startFakeHub, startFakeProxy, VALID_TOKEN, type FakeHub, type FakeRepo, type RecordedRequest } from '../helpers/fakeHub';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
@@ -229,6 +229,9 @@ describe('Hub downloads (against a local fake Hub)', () => {
     const kept = statSync(partialGraph).size;
     assert.ok(kept > 0 && kept < GRAPH.length, `kept ${kept} bytes`);
     assert.ok(events.some((e) => e.phase === 'downloading' && e.totalBytes > GRAPH.length));
+    const unfinished = await listUnfinishedDownloads(cacheDir);
+    assert.deepEqual(unfinished.map((u) => [u.repo, u.dtype, u.inProgress]), [['test/tiny', 'fp32', false]]);
+    assert.ok(unfinished[0].bytes >= kept, 'the small files and the graph so far');
 
     hub.fault = undefined;
     hub.requests.length = 0;
@@ -236,6 +239,7 @@ describe('Hub downloads (against a local fake Hub)', () => {
     assert.deepEqual(readFileSync(join(result.path, 'onnx', 'model.onnx')), GRAPH);
     assert.deepEqual(contentGets().map((r) => r.headers.range), [`bytes=${kept}-`]);
     assert.equal(hub.requests.filter((r) => r.method === 'GET' && r.file === 'config.json').length, 0, 'finished small files are kept too');
+    assert.deepEqual(await listUnfinishedDownloads(cacheDir), []);
   });
 
   it('a download killed mid-file (a crash) leaves no model; the next one takes over its lock and resumes', async () => {
@@ -270,6 +274,22 @@ describe('Hub downloads (against a local fake Hub)', () => {
     symlinkSync('/dev/full', join(partial, 'onnx', 'model.onnx'));
     await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'disk-space', /The disk holding .* is full/);
     assert.ok(!existsSync(modelFolderPath(cacheDir, 'test/tiny', 'fp32')));
+  });
+
+  it('an unfinished download can be discarded, but not while it runs', async () => {
+    hub.fault = (r) => (isContentGet(r) ? { kind: 'trickle', chunk: 8192, everyMs: 5 } : undefined);
+    const controller = new AbortController();
+    let running!: () => void;
+    const downloading = new Promise<void>((resolve) => (running = resolve));
+    const download = downloadModel(options({ dtype: 'fp32', signal: controller.signal, onProgress: (p) => (p.file === 'onnx/model.onnx' ? running() : undefined) }));
+    await downloading;
+    assert.deepEqual((await listUnfinishedDownloads(cacheDir)).map((u) => u.inProgress), [true]);
+    await rejectsWith(discardUnfinishedDownload(cacheDir, 'test/tiny', 'fp32'), 'busy');
+    controller.abort();
+    await rejectsWith(download, 'cancelled');
+    await discardUnfinishedDownload(cacheDir, 'test/tiny', 'fp32');
+    assert.deepEqual(await listUnfinishedDownloads(cacheDir), []);
+    assert.ok(!existsSync(partialFolderPath(cacheDir, 'test/tiny', 'fp32')));
   });
 
   it('a checksum mismatch fails with one message, deletes the bad file, and leaves the model in use alone', async () => {

@@ -26,7 +26,7 @@ import {
   type HttpSettings,
   type ProxySettings,
 } from './http';
-import { acquireLock, MANIFEST_FILE, modelFolderPath, partialFolderPath, readManifest, type DownloadManifest, type ManifestFile } from './store';
+import { acquireLock, MANIFEST_FILE, modelFolderPath, PARTIAL_STATE, partialFolderPath, readManifest, type DownloadManifest, type ManifestFile } from './store';
 
 export interface DownloadOptions {
   /** `owner/name`. */
@@ -99,11 +99,12 @@ interface RemoteFile {
 /** What the partial folder holds, so a resumed download keeps only bytes of the same content. */
 interface PartialState {
   readonly repo: string;
+  readonly dtype: Dtype;
   readonly commit: string;
   readonly etags: Record<string, string>;
 }
 
-const PARTIAL_STATE = 'partial.json';
+
 const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const COMMIT = /^[0-9a-f]{40}$/;
 /** JSON files larger than this are refused (the largest real tokenizer.json is tens of MB). */
@@ -252,7 +253,7 @@ async function download(options: DownloadOptions): Promise<DownloadResult> {
     }
     const totalBytes = remote.reduce((sum, file) => sum + file.size, 0);
 
-    const state = await preparePartial(partialPath, options.repo, listing.commit, remote);
+    const state = await preparePartial(partialPath, options.repo, dtype, listing.commit, remote);
     const keptFiles = new Map((kept?.files ?? []).map((file) => [file.path, file]));
     let onDisk = 0;
     let needed = 0;
@@ -348,7 +349,7 @@ function cleanEtag(value: string): string {
 }
 
 /** Keeps partial bytes only where the partial folder was for the same content. */
-async function preparePartial(partialPath: string, repo: string, commit: string, remote: readonly RemoteFile[]): Promise<PartialState> {
+async function preparePartial(partialPath: string, repo: string, dtype: Dtype, commit: string, remote: readonly RemoteFile[]): Promise<PartialState> {
   let previous: PartialState | undefined;
   try {
     previous = JSON.parse(await fs.readFile(join(partialPath, PARTIAL_STATE), 'utf8')) as PartialState;
@@ -364,7 +365,7 @@ async function preparePartial(partialPath: string, repo: string, commit: string,
     await fs.rm(join(partialPath, MANIFEST_FILE), { force: true });
   }
   await fs.mkdir(partialPath, { recursive: true });
-  return { repo, commit, etags: Object.fromEntries(remote.map((file) => [file.path, file.etag])) };
+  return { repo, dtype, commit, etags: Object.fromEntries(remote.map((file) => [file.path, file.etag])) };
 }
 
 async function checkFreeSpace(cacheDir: string, needed: number, reserve: number): Promise<void> {

@@ -5,7 +5,7 @@
  *   {cacheDir}/partial/{owner}--{name}--{dtype}/  an unfinished download (never loaded)
  *   {cacheDir}/partial/{owner}--{name}--{dtype}.lock  held while a download runs
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
@@ -14,6 +14,8 @@ import { HubError } from './http';
 
 /** Written last into a download's folder: its presence means every file is complete. */
 export const MANIFEST_FILE = 'surprisal-lens-download.json';
+/** In an unfinished download's folder: what it is for, so a resume keeps only matching bytes. */
+export const PARTIAL_STATE = 'partial.json';
 
 export interface ManifestFile {
   readonly path: string;
@@ -117,6 +119,64 @@ export async function removeDownloadedModel(cacheDir: string, folder: string): P
   return freed;
 }
 
+export interface UnfinishedDownload {
+  readonly repo: string;
+  readonly dtype: Dtype;
+  /** The partial folder. */
+  readonly path: string;
+  /** Bytes downloaded so far. */
+  readonly bytes: number;
+  /** A live process is downloading it now. */
+  readonly inProgress: boolean;
+}
+
+/** Downloads that were cancelled or interrupted (or are running): they resume from these bytes. */
+export async function listUnfinishedDownloads(cacheDir: string): Promise<UnfinishedDownload[]> {
+  const root = join(cacheDir, 'partial');
+  let names: string[];
+  try {
+    names = await fs.readdir(root);
+  } catch {
+    return [];
+  }
+  const unfinished: UnfinishedDownload[] = [];
+  for (const name of names) {
+    const path = join(root, name);
+    const state = await fs.readFile(join(path, PARTIAL_STATE), 'utf8').then((text) => JSON.parse(text) as { repo?: unknown; dtype?: unknown }, () => undefined);
+    if (typeof state?.repo !== 'string' || typeof state.dtype !== 'string' || !isDtype(state.dtype)) continue;
+    unfinished.push({ repo: state.repo, dtype: state.dtype, path, bytes: await folderBytes(path), inProgress: lockHolder(`${path}.lock`) !== undefined });
+  }
+  return unfinished.sort((a, b) => a.repo.localeCompare(b.repo) || a.dtype.localeCompare(b.dtype));
+}
+
+/** Deletes an unfinished download's bytes; refuses one a live process is still downloading. */
+export async function discardUnfinishedDownload(cacheDir: string, repo: string, dtype: Dtype): Promise<void> {
+  const release = await acquireLock(cacheDir, repo, dtype);
+  try {
+    await fs.rm(partialFolderPath(cacheDir, repo, dtype), { recursive: true, force: true });
+  } finally {
+    await release();
+  }
+}
+
+async function folderBytes(folder: string): Promise<number> {
+  let total = 0;
+  for (const entry of await fs.readdir(folder, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += await fs.stat(join(entry.parentPath ?? entry.path, entry.name)).then((s) => s.size, () => 0);
+  }
+  return total;
+}
+
+/** The pid holding a download lock, if that process is alive. */
+function lockHolder(lock: string): number | undefined {
+  try {
+    const pid = (JSON.parse(readFileSync(lock, 'utf8')) as { pid?: unknown }).pid;
+    return typeof pid === 'number' && processAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Takes the download lock of (repo, dtype); a second download of the same model, in this
  * process or another, fails with 'busy' instead of writing the same files at once. A lock
@@ -132,8 +192,8 @@ export async function acquireLock(cacheDir: string, repo: string, dtype: Dtype):
       return () => fs.rm(lock, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = await fs.readFile(lock, 'utf8').then((text) => (JSON.parse(text) as { pid?: unknown }).pid, () => undefined);
-      if (typeof holder === 'number' && processAlive(holder)) {
+      const holder = lockHolder(lock);
+      if (holder !== undefined) {
         throw new HubError('busy', `${repo} (${dtype}) is already being downloaded${holder === process.pid ? '' : ` by process ${holder}`}`);
       }
       await fs.rm(lock, { force: true });
