@@ -332,6 +332,16 @@ describe('Hub downloads (against a local fake Hub)', () => {
     assert.ok(!existsSync(modelFolderPath(cacheDir, 'test/tiny', 'fp32')));
   });
 
+  it('refuses a redirect loop, a redirect to another scheme, and a JSON file announced as huge', async () => {
+    hub.fault = (r) => (r.server === 'content' ? { kind: 'status', status: 302, headers: { location: r.url } } : undefined);
+    await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'bad-response', /Too many redirects from 127\.0\.0\.1/);
+    hub.fault = (r) => (r.server === 'content' ? { kind: 'status', status: 302, headers: { location: 'file:///etc/passwd' } } : undefined);
+    await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'bad-response', /unsupported URL scheme/);
+    hub.fault = (r) => (r.method === 'HEAD' && r.file === 'tokenizer.json' ? { kind: 'headers', headers: { 'content-length': '5000000000000' } } : undefined);
+    await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'bad-response', /tokenizer\.json is announced at 5000000000000 bytes, too large for a JSON file/);
+    assert.ok(!existsSync(modelFolderPath(cacheDir, 'test/tiny', 'fp32')));
+  });
+
   it('checks free disk space before downloading anything', async () => {
     hub.fault = (r) => (r.server === 'hub' && r.method === 'HEAD' && r.file === 'onnx/model.onnx' ? { kind: 'headers', headers: { 'x-linked-size': '1000000000000000' } } : undefined);
     await rejectsWith(downloadModel(options({ dtype: 'fp32' })), 'disk-space', /Not enough disk space in .*: the download needs 1\.0 \w?B/);
