@@ -11,7 +11,7 @@
 // Options (environment variables in brackets):
 //   --newest          VS Code 1.139 (code-server 4.139.1 on Node 24) instead of 1.99 [SURPRISAL_E2E_VSCODE=newest]
 //   --all-versions    run on both, oldest first                           [SURPRISAL_E2E_VSCODE=all]
-//   --vsix            package with vsce, install the VSIX into a fresh server and run the UI suite against it
+//   --vsix            package this platform's VSIX (scripts/package.mjs), install it into a fresh server and run the UI suite against it
 //   --ci              everything: both suites on the oldest and the newest VS Code, then the VSIX on the oldest
 //   --suite=NAME      integration | ui | all (default all)                [SURPRISAL_E2E_SUITE]
 //   --grep=REGEX      only tests whose name matches                      [SURPRISAL_E2E_GREP]
@@ -86,41 +86,36 @@ async function build(opts) {
 }
 
 /**
- * `vsce package` into the OS temp folder. vsce runs the `vscode:prepublish` script (a
- * production build into dist/); to leave the working tree's dist/ alone (other runs may be
- * using it) it packages a staging copy: the small files copied, node_modules and models linked.
- * Returns { file, dir, bytes, seconds, files }.
+ * The VSIX for this machine's platform, made by the extension's scripts/package.mjs (what
+ * `npm run package` runs: vsce on a staging copy, so the working tree's dist/ is left
+ * alone) into the OS temp folder. The script checks the VSIX's entries (this platform's
+ * ONNX Runtime files and no other platform's, the entry points, the model) and fails on a
+ * wrong one; a VSIX over the size limit is still installed and tested (--warn-size), and
+ * its size problem is printed in the summary.
+ * Returns { file, dir, bytes, seconds, files, sizeWarning }.
  */
 async function packageVsix(opts) {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'surprisal-vsix-'));
-  const stage = path.join(outDir, 'stage');
-  fs.mkdirSync(stage);
-  const linked = new Set(['node_modules', 'models']);
-  const skipped = new Set(['.git', '.vscode-test', 'test-results', 'out', 'dist', 'bench', 'test']);
-  for (const entry of fs.readdirSync(opts.extension)) {
-    if (skipped.has(entry)) continue;
-    const src = path.join(opts.extension, entry);
-    if (linked.has(entry)) fs.symlinkSync(src, path.join(stage, entry));
-    else fs.cpSync(src, path.join(stage, entry), { recursive: true });
-  }
   const file = path.join(outDir, 'surprisal-lens.vsix');
-  log(`packaging with vsce (staging copy ${stage}) → ${file}`);
+  const script = path.join(opts.extension, 'scripts', 'package.mjs');
+  log(`packaging this platform's VSIX with ${path.relative(process.cwd(), script)} → ${file}`);
   const start = Date.now();
-  const res = await run('npx', ['--no-install', 'vsce', 'package', '--follow-symlinks', '--out', file, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'], {
-    cwd: stage,
-    prefix: '  vsce| ',
+  const res = await run(process.execPath, [script, '--out', file, '--warn-size'], {
+    cwd: opts.extension,
+    prefix: '  package| ',
     quiet: true,
     env: { ...process.env, npm_config_update_notifier: 'false' },
     timeout: 5 * 60_000,
   });
   if (res.code !== 0 || !fs.existsSync(file)) {
-    throw new Error(`vsce package failed (exit ${res.code}) on Node ${process.version}:\n${res.output.split('\n').slice(-25).join('\n')}`);
+    throw new Error(`packaging failed (exit ${res.code}) on Node ${process.version}:\n${res.output.split('\n').slice(-25).join('\n')}`);
   }
   const bytes = fs.statSync(file).size;
   const summary = /Packaged: .*\(([0-9]+) files, ([^)]+)\)/.exec(res.output);
+  const sizeWarning = /warning: (.* over the .* limit)/.exec(res.output)?.[1] ?? null;
   const seconds = (Date.now() - start) / 1000;
-  log(`VSIX ${(bytes / 1024 / 1024).toFixed(2)} MiB (${bytes} bytes${summary ? `, ${summary[1]} files` : ''}) in ${seconds.toFixed(1)} s`);
-  return { file, dir: outDir, bytes, seconds, files: summary ? Number(summary[1]) : null };
+  log(`VSIX ${(bytes / 1e6).toFixed(2)} MB (${bytes} bytes${summary ? `, ${summary[1]} files` : ''}) in ${seconds.toFixed(1)} s${sizeWarning ? `; ${sizeWarning}` : ''}`);
+  return { file, dir: outDir, bytes, seconds, files: summary ? Number(summary[1]) : null, sizeWarning };
 }
 
 function findFiles(dir, pattern, out = []) {
@@ -257,7 +252,7 @@ async function main() {
       vsix = await packageVsix(opts);
       for (const v of opts.ci ? ['min'] : opts.versions) outcomes.push(await runOnTarget(TARGETS[v], opts, vsix));
     } catch (err) {
-      outcomes.push({ vscode: '-', codeServer: '-', label: 'vsix', shots: path.join(resultsRoot, 'vsix'), suites: [{ name: 'vsce package', passed: false, error: err.message }], passed: false, extensionHostLogs: [], vsix: true });
+      outcomes.push({ vscode: '-', codeServer: '-', label: 'vsix', shots: path.join(resultsRoot, 'vsix'), suites: [{ name: 'package', passed: false, error: err.message }], passed: false, extensionHostLogs: [], vsix: true });
     } finally {
       if (vsix) rmrf(vsix.dir);
     }
@@ -269,9 +264,9 @@ async function main() {
     console.log(`VS Code ${o.vscode} (code-server ${o.codeServer})${o.vsix ? ', extension installed from the VSIX' : ', development extension'}: ${o.passed ? 'PASS' : 'FAIL'}`);
     for (const s of o.suites) {
       console.log(`  ${s.passed ? 'pass' : 'FAIL'} ${s.name}${s.seconds ? ` (${s.seconds.toFixed(1)} s)` : ''}${s.error ? `: ${String(s.error).split('\n')[0]}` : ''}`);
-      if (!s.passed && s.error && (s.name === 'harness' || s.name === 'vsce package')) console.log(String(s.error).replace(/^/gm, '    '));
+      if (!s.passed && s.error && (s.name === 'harness' || s.name === 'package')) console.log(String(s.error).replace(/^/gm, '    '));
     }
-    if (o.vsix && vsix) console.log(`  VSIX size: ${(vsix.bytes / 1024 / 1024).toFixed(2)} MiB (${vsix.bytes} bytes)`);
+    if (o.vsix && vsix) console.log(`  VSIX size: ${(vsix.bytes / 1e6).toFixed(2)} MB (${vsix.bytes} bytes)${vsix.sizeWarning ? `; warning: ${vsix.sizeWarning} (npm run package fails on it)` : ''}`);
     const pngs = findFiles(o.shots, /\.png$/);
     if (!o.passed) {
       ok = false;
