@@ -114,7 +114,8 @@ function requestOnce(url: URL, method: string, headers: Record<string, string>, 
       request.setTimeout(0);
       resolve(response);
     });
-    request.once('error', (error) => reject(networkError(error, url, settings.signal)));
+    // Kept for the request's whole life: an error after the response (an abort) must not go unhandled.
+    request.on('error', (error) => reject(networkError(error, url, settings.signal)));
     request.end();
   });
 }
