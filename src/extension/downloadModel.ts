@@ -28,8 +28,17 @@ export interface DownloadModelArgs {
   readonly dtype?: Dtype;
 }
 
-export function registerDownloadCommands(context: vscode.ExtensionContext): void {
-  const commands = new DownloadCommands(context);
+export interface DownloadCommandHooks {
+  /**
+   * Reloads the model from its folder. Called when a download replaced the files of the
+   * folder already in use (a new commit): `modelPath` does not change then, so no settings
+   * event reloads it. Without the hook the user is told to reload.
+   */
+  readonly reloadModel?: () => void;
+}
+
+export function registerDownloadCommands(context: vscode.ExtensionContext, hooks: DownloadCommandHooks = {}): void {
+  const commands = new DownloadCommands(context, hooks);
   context.subscriptions.push(
     vscode.commands.registerCommand(DOWNLOAD_COMMAND, (args?: DownloadModelArgs) => commands.download(args)),
     vscode.commands.registerCommand(MANAGE_COMMAND, () => commands.manage()),
@@ -39,7 +48,10 @@ export function registerDownloadCommands(context: vscode.ExtensionContext): void
 }
 
 class DownloadCommands {
-  constructor(private readonly context: vscode.ExtensionContext) {}
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly hooks: DownloadCommandHooks,
+  ) {}
 
   private get cacheDir(): string {
     return join(this.context.globalStorageUri.fsPath, 'hub');
@@ -119,7 +131,10 @@ class DownloadCommands {
           });
         },
       );
+      const replacedInUse = result.downloaded && currentModelPath() === result.path;
       await useModelFolder(result.path);
+      if (replacedInUse && this.hooks.reloadModel) this.hooks.reloadModel();
+      else if (replacedInUse) void vscode.window.showWarningMessage('Surprisal Lens: the model in use was updated on disk; reload the window to load the new files.');
       void vscode.window.showInformationMessage(
         `Surprisal Lens: ${result.downloaded ? `downloaded ${result.repo} (${result.dtype}, ${formatBytes(result.bytesReceived)})` : `${result.repo} (${result.dtype}) was already downloaded`}; it is now the model in use.`,
       );
