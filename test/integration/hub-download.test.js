@@ -15,6 +15,9 @@ const { test } = require('./harness');
 const h = require('./helpers');
 
 const FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'];
+// The first catalogue entry, served with the tiny test model's files (one dtype, fp32).
+const REPO = 'HuggingFaceTB/SmolLM2-135M-Instruct';
+const FOLDER_NAME = 'HuggingFaceTB--SmolLM2-135M-Instruct--fp32';
 
 async function startHub(modelFolder) {
   const commit = crypto.randomBytes(20).toString('hex');
@@ -35,10 +38,10 @@ async function startHub(modelFolder) {
   const contentOrigin = await listen(content);
   const hub = http.createServer((req, res) => {
     requests.push({ server: 'hub', url: req.url, headers: req.headers });
-    if (req.url === '/api/models/test/tiny/revision/main' || req.url === `/api/models/test/tiny/revision/${commit}`) {
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'test/tiny', sha: commit, siblings: FILES.map((rfilename) => ({ rfilename })) }));
+    if (req.url === `/api/models/${REPO}/revision/main` || req.url === `/api/models/${REPO}/revision/${commit}`) {
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: REPO, sha: commit, siblings: FILES.map((rfilename) => ({ rfilename })) }));
     }
-    const match = /^\/test\/tiny\/resolve\/([^/]+)\/(.+)$/.exec(req.url);
+    const match = req.url.startsWith(`/${REPO}/resolve/`) ? /^\/[^/]+\/[^/]+\/resolve\/([^/]+)\/(.+)$/.exec(req.url) : null;
     const body = match && (match[1] === 'main' || match[1] === commit) ? files.get(decodeURIComponent(match[2])) : undefined;
     if (!body) return void res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end();
     if (match[2].endsWith('.onnx')) {
@@ -57,17 +60,25 @@ async function startHub(modelFolder) {
   };
 }
 
-test('Download Model... fetches a repository from the Hub endpoint and the model in use becomes it', async (t) => {
+test('Download Model...: the first catalogue entry, from the Hub endpoint, becomes the model in use and scores', async (t) => {
   const api = await h.getApi();
   const hub = await startHub(path.join(h.extension().extensionPath, 'models', 'tiny'));
   const config = () => vscode.workspace.getConfiguration('surprisalLens');
   const previousModel = config().inspect('modelPath')?.globalValue;
   try {
     await config().update('hub.endpoint', hub.endpoint, vscode.ConfigurationTarget.Global);
-    const folder = await vscode.commands.executeCommand('surprisalLens.downloadModel', { repo: 'test/tiny', dtype: 'fp32' });
+    // As a user would: the command's quick pick, its first item accepted (the repository has
+    // one dtype, so no second pick).
+    let settled = false;
+    const running = vscode.commands.executeCommand('surprisalLens.downloadModel').finally(() => (settled = true));
+    while (!settled) {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await h.sleep(200);
+    }
+    const folder = await running;
     assert.ok(typeof folder === 'string', `the command returned ${folder}`);
     for (const file of FILES) assert.ok(fs.existsSync(path.join(folder, file)), file);
-    assert.strictEqual(path.basename(folder), 'test--tiny--fp32');
+    assert.strictEqual(path.basename(folder), FOLDER_NAME);
     assert.strictEqual(config().inspect('modelPath')?.globalValue, folder, 'the download is the model in use');
     assert.ok(hub.requests.some((r) => r.server === 'content'), 'the graph came from the content host');
 
@@ -75,14 +86,14 @@ test('Download Model... fetches a repository from the Hub endpoint and the model
     const scored = await h.waitFor(async () => {
       const result = await api.scoreDocument(doc.uri);
       const state = api.modelState();
-      return state.kind === 'ready' && state.name === 'test--tiny--fp32' ? result : undefined;
+      return state.kind === 'ready' && state.name === FOLDER_NAME ? result : undefined;
     }, { timeout: 60_000, message: 'the downloaded model to score the document' });
     t.log(`scored ${scored.tokenCount} tokens with the downloaded model, perplexity ${scored.summary.perplexity.toFixed(1)}`);
     assert.ok(scored.tokenCount > 10);
 
     // Again: the same commit is already there, so nothing is fetched.
     const before = hub.requests.length;
-    const again = await vscode.commands.executeCommand('surprisalLens.downloadModel', { repo: 'test/tiny', dtype: 'fp32' });
+    const again = await vscode.commands.executeCommand('surprisalLens.downloadModel', { repo: REPO, dtype: 'fp32' });
     assert.strictEqual(again, folder);
     assert.ok(hub.requests.slice(before).every((r) => r.server === 'hub' && (r.url.startsWith('/api/') || r.url.includes('/resolve/'))), 'only the file list and headers');
     assert.ok(!hub.requests.slice(before).some((r) => r.server === 'content'), 'no file fetched again');
