@@ -17,6 +17,47 @@ export interface ModelInfo {
   readonly hasKvCache: boolean;
   /** Why row statistics are computed outside the graph; null when the graph computes them (the fast path). */
   readonly inGraphScoringUnavailable: string | null;
+  /**
+   * Set when an inference server scores (src/core/remote): which one, for the status bar and
+   * the hover. Absent: the local ONNX model. With a server, `vocabSize` is 0 (not reported),
+   * `path` is the server's URL and `modelType` the engine ('vLLM', 'SGLang', 'TGI').
+   */
+  readonly remote?: RemoteSource;
+}
+
+/**
+ * What a backend does not report. Absent on `DocumentScores`: everything is reported (local
+ * scoring). Servers return only their top-k, never the full distribution.
+ */
+export interface ScoreGaps {
+  /** No alternatives at all (TGI has none for prompt tokens): `topK` is 0; say so instead of an empty table. */
+  readonly noAlternatives: boolean;
+  /**
+   * 'exact': every scored token has its rank (vLLM); 'top-k': only tokens among the
+   * alternatives have one, the others 0 = beyond the top-k, rank unknown (SGLang); 'none':
+   * every rank is 0 = unknown (TGI). A 0 rank must not be coloured as top-10 in rank mode.
+   */
+  readonly ranks: 'exact' | 'top-k' | 'none';
+  /** No entropy: `entropies` is NaN for every token. */
+  readonly noEntropy: boolean;
+}
+
+/** An inference server that scores the documents (see `ModelInfo.remote`). */
+export interface RemoteSource {
+  /** The API spoken: vLLM's OpenAI-compatible `/v1/completions`, SGLang's or TGI's `/generate`. */
+  readonly api: 'openai-completions' | 'sglang' | 'tgi';
+  /** The engine for people: 'vLLM', 'SGLang' or 'TGI'. */
+  readonly engine: string;
+  /** The server's host[:port]. */
+  readonly host: string;
+  /** The configured URL, without credentials or query. */
+  readonly url: string;
+  /** The model the server scores with. */
+  readonly model: string;
+  /** One line for the status bar: "Llama-3.1-8B on vLLM at gpu-01:8000". */
+  readonly label: string;
+  /** What this engine does not report (also on each `DocumentScores.gaps`). */
+  readonly gaps: ScoreGaps;
 }
 
 /** Checked between windows so a long job can be abandoned. */
@@ -39,10 +80,11 @@ export interface DocumentScores {
   readonly ends: Int32Array;
   /** ln P(token | preceding text); NaN for an unscored token (the first, without BOS). */
   readonly logprobs: Float64Array;
-  /** 1-based rank; 0 when unscored. */
+  /** 1-based rank; 0 when unscored, or when a server does not report it (see `gaps`). */
   readonly ranks: Int32Array;
-  /** Entropy of the prediction at this token, bits; NaN when unscored. */
+  /** Entropy of the prediction at this token, bits; NaN when unscored or not reported (see `gaps`). */
   readonly entropies: Float32Array;
+  /** Alternatives per token; 0 when the backend reports none (see `gaps`). */
   readonly topK: number;
   /** `topK` ids per token, most likely first; -1 pads. */
   readonly topIds: Int32Array;
@@ -56,6 +98,8 @@ export interface DocumentScores {
   /** The window layout used, so a later re-scoring can tell whether it may reuse this. */
   readonly windowSize: number;
   readonly stride: number;
+  /** What the backend could not report (a remote server); absent when everything was. */
+  readonly gaps?: ScoreGaps;
 }
 
 export interface NextTokenCandidate {
