@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listFiles, type IListFilesOptions } from '@vscode/vsce';
-import { stage } from '../../scripts/package.mjs';
+import { parseArgs, stage } from '../../scripts/package.mjs';
 import {
   LINKED_LIBRARY,
   MAX_VSIX_BYTES,
@@ -84,6 +84,19 @@ describe("vsce's file list for each target (vsce listFiles on a staging copy, as
       assert.deepEqual(files.filter((f) => f.startsWith('node_modules/') && !/^node_modules\/onnxruntime-(node|common)\//.test(f)), []);
     });
   }
+});
+
+describe('npm run package options', () => {
+  it('default to this machine, --all to every target; refuse a target without binaries and --out for several', () => {
+    assert.deepEqual(parseArgs([]).targets, [currentTarget()]);
+    assert.deepEqual(parseArgs(['--all']).targets, TARGETS);
+    assert.deepEqual(parseArgs(['--target', 'win32-x64', '-t=darwin-arm64', '--target=win32-x64']).targets, ['win32-x64', 'darwin-arm64']);
+    assert.equal(parseArgs(['--warn-size']).warnSize, true);
+    assert.throws(() => parseArgs(['--target', 'darwin-x64']), /no VSIX for target "darwin-x64"/);
+    assert.throws(() => parseArgs(['--all', '--out', 'x.vsix']), /--out names one VSIX/);
+    assert.throws(() => parseArgs(['--target']), /--target needs a value/);
+    assert.throws(() => parseArgs(['--max-mb', '50']), /unknown option --max-mb/);
+  });
 });
 
 describe('the check of a built VSIX', () => {
