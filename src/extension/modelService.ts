@@ -7,9 +7,10 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LoadedModel, ScoreCallbacks, ScoreJob } from '../core/backend';
+import type { LoadedModel, ScoreCallbacks, ScoreJob, ScoringBackend } from '../core/backend';
 import { bundledModelPath } from '../core/modelFolder';
 import { CancelledError, type ModelInfo, type NextWordDistribution, type NextWordOptions, type ScoredDocument } from '../core/types';
+import { RemoteBackend } from '../core/remote/remoteBackend';
 import { LocalBackend } from '../worker/localBackend';
 import type { Settings } from './settings';
 
@@ -21,7 +22,9 @@ export type ModelState =
   | { readonly kind: 'error'; readonly path: string; readonly message: string };
 
 export class ModelService implements vscode.Disposable {
-  private backend: LocalBackend;
+  private backend: ScoringBackend;
+  /** Bearer token for the inference server, from SecretStorage (never from settings). */
+  private remoteApiKey: string | undefined;
   private loaded: LoadedModel | undefined;
   private currentState: ModelState = { kind: 'idle' };
   private readonly stateEmitter = new vscode.EventEmitter<ModelState>();
@@ -45,6 +48,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   get modelPath(): string {
+    if (this.settings.remoteUrl !== '') return this.settings.remoteUrl;
     return this.settings.modelPath !== '' ? this.settings.modelPath : bundledModelPath(this.extensionPath);
   }
 
@@ -98,8 +102,16 @@ export class ModelService implements vscode.Disposable {
     void old.dispose();
   }
 
+  /** The inference server's API key changed (read from SecretStorage by the caller); rebuilds a remote backend. */
+  setRemoteApiKey(key: string | undefined): void {
+    if (key === this.remoteApiKey) return;
+    this.remoteApiKey = key;
+    if (this.settings.remoteUrl !== '') this.update(this.settings, true);
+  }
+
   /** Stops the worker, as if it had crashed (used by tests of crash recovery). */
   async killWorker(): Promise<void> {
+    if (!(this.backend instanceof LocalBackend)) return;
     await this.backend.kill('The inference worker was killed');
     this.dropModel();
     this.crashEmitter.fire('The inference worker was killed');
@@ -116,8 +128,10 @@ export class ModelService implements vscode.Disposable {
     this.crashEmitter.dispose();
   }
 
-  private createBackend(): LocalBackend {
-    const { threads, maxWindow } = this.settings;
+  private createBackend(): ScoringBackend {
+    const { threads, maxWindow, remoteUrl, remoteModel, remoteApi } = this.settings;
+    // A server URL (user settings only) sends scoring there; nothing else changes for the editor.
+    if (remoteUrl !== '') return new RemoteBackend({ url: remoteUrl, model: remoteModel, api: remoteApi, apiKey: this.remoteApiKey });
     return new LocalBackend(path.join(this.extensionPath, 'dist', 'worker.js'), { modelPath: this.modelPath, threads, maxWindow }, {
       // A runaway document makes the worker die (and be restarted), not the extension host.
       resourceLimits: { maxOldGenerationSizeMb: 1024 },

@@ -1,5 +1,6 @@
 /** One typed, read-only view of the extension's settings. */
 import * as vscode from 'vscode';
+import { REMOTE_APIS, type RemoteApiSetting } from '../core/remote/engines';
 
 export const SECTION = 'surprisalLens';
 
@@ -8,6 +9,11 @@ export type ColorMode = 'surprisal' | 'rank';
 export interface Settings {
   /** Absolute model folder, or '' for the bundled model. Machine-scoped. */
   readonly modelPath: string;
+  /** Inference server that scores instead of the local model ('' = local). Machine-scoped, like the model folder. */
+  readonly remoteUrl: string;
+  /** The model to ask the server for ('' = the one it serves). */
+  readonly remoteModel: string;
+  readonly remoteApi: RemoteApiSetting;
   readonly threads: number;
   readonly maxWindow: number;
   readonly windowSize: number;
@@ -29,7 +35,7 @@ export interface Settings {
 }
 
 /** Keys whose change needs the model reloaded. */
-export const MODEL_KEYS = ['modelPath', 'threads', 'maxWindow'] as const;
+export const MODEL_KEYS = ['modelPath', 'threads', 'maxWindow', 'remote.url', 'remote.model', 'remote.api'] as const;
 /** Keys whose change invalidates existing scores. */
 export const SCORING_KEYS = ['windowSize', 'stride', 'topK'] as const;
 
@@ -46,8 +52,14 @@ export function readSettings(): Settings {
   // Machine scope means workspace values are ignored by VS Code; read the global value
   // explicitly anyway so a hostile workspace can never redirect the model.
   const modelPath = c.inspect<string>('modelPath')?.globalValue ?? '';
+  // The same for the server that receives the documents' text.
+  const globalString = (key: string) => ((value) => (typeof value === 'string' ? value.trim() : ''))(c.inspect<string>(key)?.globalValue);
+  const remoteApi = globalString('remote.api');
   return {
     modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
+    remoteUrl: globalString('remote.url'),
+    remoteModel: globalString('remote.model'),
+    remoteApi: (REMOTE_APIS as readonly string[]).includes(remoteApi) ? (remoteApi as RemoteApiSetting) : 'auto',
     threads: int('threads', 0, 0, 64),
     maxWindow: int('maxWindow', 1024, 16, 131072),
     windowSize: int('windowSize', 0, 0, 131072),
