@@ -126,6 +126,8 @@ export async function packageTarget({ root = ROOT, target, file, keepStage = fal
     const ignoreFile = path.join(dir, `vscodeignore-${target}`);
     fs.writeFileSync(ignoreFile, ignoreFileText(fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8'), target));
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    // vscode:prepublish (scripts/require-target.mjs) refuses to run without it.
+    process.env.SURPRISAL_LENS_VSIX_TARGET = target;
     await createVSIX({
       cwd: ext,
       packagePath: file,
