@@ -62,6 +62,7 @@ export function parseArgs(argv) {
     else if (key === '--help' || key === '-h') opts.help = true;
     else throw new Error(`unknown option ${arg}\n${usage()}`);
   }
+  if (opts.help) return opts;
   if (opts.all) opts.targets = [...TARGETS];
   if (opts.targets.length === 0) opts.targets = [currentTarget()];
   for (const t of opts.targets) if (!TARGETS.includes(t)) throw new Error(`no VSIX for target "${t}" (targets: ${TARGETS.join(', ')})`);
