@@ -16,7 +16,7 @@ import { CancelledError, type Cancellation, type DocumentScores, type ModelInfo,
 export interface LoadOptions {
   /** ONNX Runtime intra-op threads; 0 or absent: `defaultThreads()`. */
   readonly threads?: number;
-  /** Caps the window for models with huge contexts, to bound time and memory per step. */
+  /** Caps the window (tokens); 0 or absent: the model's context, as far as the window's working memory allows (`OnnxCausalLm.windowSize`). */
   readonly maxWindow?: number;
   /** A graph file inside the folder, overriding the usual search. */
   readonly graphFile?: string;
@@ -64,7 +64,6 @@ export interface ContinuationState {
 }
 
 export const DEFAULT_TOP_K = 10;
-export const DEFAULT_MAX_WINDOW = 1024;
 /**
  * Intra-op threads when none are asked for: the logical CPUs, at most 4 (the model's matrix
  * products are small; more threads mostly add synchronisation). Measured on the 2-vCPU
@@ -140,7 +139,8 @@ export class LanguageModel {
       const bosTokenId = resolveBos(folder, tokenizer);
       const logitsWidth = await probeLogitsWidth(graph, bosTokenId ?? 0);
       checkVocabulary(folder, tokenizer, logitsWidth);
-      const windowSize = Math.min(folder.config.contextLength, options.maxWindow ?? DEFAULT_MAX_WINDOW);
+      // The model's context, capped by maxWindow when one is set (> 0) and by the window's working memory (OnnxCausalLm.windowSize).
+      const windowSize = graph.windowSize(Math.min(folder.config.contextLength, options.maxWindow || Infinity), logitsWidth, folder.config.numAttentionHeads);
       const info: ModelInfo = {
         name: folder.name,
         path,

@@ -68,6 +68,8 @@ export interface ModelConfig {
   readonly contextLength: number;
   readonly numLayers: number | undefined;
   readonly numKeyValueHeads: number | undefined;
+  /** Query heads (more than numKeyValueHeads in GQA models). */
+  readonly numAttentionHeads: number | undefined;
   readonly headDim: number | undefined;
   readonly bosTokenId: number | undefined;
   readonly eosTokenId: number | undefined;
@@ -161,6 +163,7 @@ export function parseModelConfig(
     contextLength,
     numLayers: pick('n_layer', 'num_hidden_layers', 'num_layers'),
     numKeyValueHeads: pick('num_key_value_heads', 'n_head_kv', 'multi_query_group_num') ?? numHeads,
+    numAttentionHeads: numHeads,
     headDim,
     bosTokenId: firstNumber(config.bos_token_id, generationConfig.bos_token_id),
     eosTokenId: firstNumber(config.eos_token_id, generationConfig.eos_token_id),
@@ -207,10 +210,10 @@ const DTYPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Which variant a folder loads when none is chosen: the first of these it has. fp32 first:
- * it is the model as trained (the others are judged against it) and, at 135M parameters on
- * an AVX-512 CPU, measured as fast as or faster than the quantized files (BENCHMARKS.md);
- * then the most faithful of the smaller ones. Unknown files are never chosen automatically.
+ * The order variants are listed in, which is the order the automatic choice follows
+ * (GRAPH_CANDIDATES): fp32 first, the model as trained, against which the others are judged,
+ * and at 135M parameters on this AVX-512 CPU as fast as the quantized files or faster
+ * (BENCHMARKS.md); then the most faithful of the smaller ones.
  */
 export const AUTOMATIC_VARIANT_ORDER = ['fp32', 'merged fp32', 'fp16', 'merged fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
 
@@ -263,8 +266,8 @@ export function listModelVariants(folder: string): ModelVariant[] {
 
 /**
  * The variant to load: `requested` as a variant name or a graph file path relative to the
- * folder, or, when it is empty, the first of `AUTOMATIC_VARIANT_ORDER` present (else the
- * usual `GRAPH_CANDIDATES` search). A requested variant the folder lacks is an error naming
+ * folder, or, when it is empty, the graph a load without `graphFile` picks (the first of
+ * `GRAPH_CANDIDATES` present). A requested variant the folder lacks is an error naming
  * the ones it has, rather than a silent fallback to another file.
  */
 export function resolveModelVariant(folder: string, requested?: string): ModelVariant {
@@ -281,8 +284,6 @@ export function resolveModelVariant(folder: string, requested?: string): ModelVa
       `The model folder ${folder} has no variant "${wanted}"; it has ${variants.map((v) => v.name).join(', ') || 'no ONNX graph'}`,
     );
   }
-  const automatic = variants.find((v) => (AUTOMATIC_VARIANT_ORDER as readonly string[]).includes(v.name));
-  if (automatic) return automatic;
   const graphPath = findGraph(folder, undefined);
   const graphFile = graphPath.slice(folder.replace(/[\\/]+$/, '').length + 1).replace(/\\/g, '/');
   return variants.find((v) => v.graphFile === graphFile) ?? { name: graphFile, graphFile, files: [graphFile], bytes: statSync(graphPath).size, description: '' };

@@ -48,6 +48,8 @@ export interface SessionSettings {
   readonly intraOpThreads?: number;
   /** Rewrite the graph to score inside ONNX Runtime when it allows it (default true). */
   readonly inGraphScoring?: boolean;
+  /** Rows x logits width scored per run before a long window is split through the cache (default SCORED_CELLS_PER_RUN). */
+  readonly scoredCellsPerRun?: number;
 }
 
 /** Graph files larger than this are loaded as they are: the rewritten graph is one more copy in memory while ONNX Runtime loads it. */
@@ -148,6 +150,7 @@ export class OnnxCausalLm {
     private readonly inputNames: ReadonlySet<string>,
     /** Why the graph scores in JavaScript instead of in ONNX Runtime; null when it scores in the graph. */
     readonly inGraphScoringUnavailable: string | null,
+    private readonly scoredCellsPerRun: number,
   ) {}
 
   get hasCache(): boolean {
@@ -189,7 +192,7 @@ export class OnnxCausalLm {
     }
     try {
       const { pastInputs, inputNames } = describeGraph(session, config, graphPath);
-      return new OnnxCausalLm(session, pastInputs, inputNames, unavailable);
+      return new OnnxCausalLm(session, pastInputs, inputNames, unavailable, settings.scoredCellsPerRun ?? SCORED_CELLS_PER_RUN);
     } catch (error) {
       await session.release();
       throw error;
@@ -200,14 +203,18 @@ export class OnnxCausalLm {
    * Runs new tokens after an optional cache. Positions continue from the cache's length.
    * @param keepCache return the updated cache (costs copying the present tensors out)
    * @param lastRows logits for the last `lastRows` positions only (all when absent); honoured
-   *   when the graph scores in the graph, so check `ForwardResult.logits.length`
+   *   when the graph scores in the graph or has its own logits_to_keep input, so check
+   *   `ForwardResult.logits.length`
    */
   async forward(ids: ArrayLike<number>, past: KvCache | null, keepCache: boolean, lastRows?: number): Promise<ForwardResult> {
     const length = ids.length;
     const feeds = this.feeds([ids], past);
-    const rows = this.scoresInGraph && lastRows !== undefined ? Math.min(length, Math.max(1, lastRows)) : length;
+    const ownKeep = ['logits_to_keep', 'num_logits_to_keep'].find((name) => this.inputNames.has(name));
+    const rows = (this.scoresInGraph || ownKeep) && lastRows !== undefined ? Math.min(length, Math.max(1, lastRows)) : length;
     if (this.scoresInGraph) {
-      Object.assign(feeds, scoringFeeds(rows === length ? 0 : rows, new BigInt64Array(1), 1, 1));
+      Object.assign(feeds, scoringFeeds(rows === length ? 0 : rows, new BigInt64Array(1), 1, 1, 1));
+    } else if (ownKeep && rows !== length) {
+      feeds[ownKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(rows)), []);
     }
     const fetches = ['logits', ...(keepCache ? this.pastInputs.map((p) => p.outputName) : [])];
     const outputs = await this.session.run(feeds, fetches);
@@ -228,6 +235,12 @@ export class OnnxCausalLm {
    * sequence b analysed against `targets[b * rowsPerSequence + r]`; the top-k lists only ids
    * below `displayable` (ids of a padded vocabulary the tokenizer cannot show are skipped).
    * Only when `scoresInGraph`; a cache (past or kept) only with one sequence.
+   *
+   * A single sequence with more rows than `SCORED_CELLS_PER_RUN / logitsWidth` runs as
+   * consecutive chunks through the key/value cache, so the statistics' full-vocabulary
+   * intermediates stay bounded whatever the window length: the transformer still runs each
+   * position once, and a long window no longer costs memory in proportion to its length times
+   * the vocabulary.
    */
   async forwardScored(
     sequences: readonly ArrayLike<number>[],
@@ -241,25 +254,101 @@ export class OnnxCausalLm {
     if (!this.scoresInGraph) throw new Error('This graph does not score in the graph');
     if ((past || keepCache) && sequences.length !== 1) throw new Error('A key/value cache goes with one sequence at a time');
     const rows = targets.length;
-    const feeds = this.feeds(sequences, past);
     const k = Math.max(1, Math.min(topK, displayable, logitsWidth));
-    // Enough candidates that k displayable ones remain whatever the hidden ids score.
-    const searched = Math.min(logitsWidth, k + Math.max(0, logitsWidth - displayable));
-    Object.assign(feeds, scoringFeeds(rows / sequences.length, targets, sequences.length, searched));
+    const shown = Math.min(displayable, logitsWidth);
+    const chunkRows = scoredRowsPerRun(logitsWidth, this.scoredCellsPerRun);
+    if (sequences.length === 1 && this.hasCache && rows > chunkRows) {
+      return this.forwardScoredInChunks(sequences[0]!, past, keepCache, targets, k, shown, chunkRows);
+    }
+    return this.runScored(sequences, past, keepCache, targets, k, shown);
+  }
+
+  private async runScored(sequences: readonly ArrayLike<number>[], past: KvCache | null, keepCache: boolean, targets: BigInt64Array, k: number, shown: number): Promise<ScoredRows> {
+    const rows = targets.length;
+    const feeds = this.feeds(sequences, past);
+    Object.assign(feeds, scoringFeeds(rows / sequences.length, targets, sequences.length, k, shown));
     const fetches = [SCORING.logprob, SCORING.rank, SCORING.entropyBits, SCORING.topLogprobs, SCORING.topIds, ...(keepCache ? this.pastInputs.map((p) => p.outputName) : [])];
     const outputs = await this.session.run(feeds, fetches);
-    let topLogprobs = outputs[SCORING.topLogprobs]!.data as Float32Array;
-    let topIds = outputs[SCORING.topIds]!.data as BigInt64Array;
-    if (searched !== k) ({ topLogprobs, topIds } = displayableTopK(topLogprobs, topIds, rows, searched, k, displayable));
     return {
       logprobs: outputs[SCORING.logprob]!.data as Float32Array,
       ranks: outputs[SCORING.rank]!.data as Float32Array,
       entropyBits: outputs[SCORING.entropyBits]!.data as Float32Array,
-      topLogprobs,
-      topIds,
+      topLogprobs: outputs[SCORING.topLogprobs]!.data as Float32Array,
+      topIds: outputs[SCORING.topIds]!.data as BigInt64Array,
       k,
       cache: keepCache ? this.cacheFrom(outputs, past, sequences[0]!.length) : null,
     };
+  }
+
+  /**
+   * `forwardScored` of one long sequence in runs of `chunkRows` positions, each continuing
+   * from the previous run's cache: the unscored prefix too, so a run's attention scores are
+   * chunkRows x the positions so far, never the window squared. A run without scored rows
+   * keeps one row, whose statistics are dropped.
+   */
+  private async forwardScoredInChunks(
+    sequence: ArrayLike<number>,
+    past: KvCache | null,
+    keepCache: boolean,
+    targets: BigInt64Array,
+    k: number,
+    shown: number,
+    chunkRows: number,
+  ): Promise<ScoredRows> {
+    const ids = Array.from(sequence);
+    const rows = targets.length;
+    const firstScored = ids.length - rows;
+    const logprobs = new Float32Array(rows);
+    const ranks = new Float32Array(rows);
+    const entropyBits = new Float32Array(rows);
+    const topLogprobs = new Float32Array(rows * k);
+    const topIds = new BigInt64Array(rows * k);
+    let cache = past;
+    for (let from = 0; from < ids.length; from += chunkRows) {
+      const to = Math.min(ids.length, from + chunkRows);
+      const last = to === ids.length;
+      const scoredFrom = Math.max(from, firstScored);
+      const count = to - scoredFrom;
+      const part = await this.runScored([ids.slice(from, to)], cache, !last || keepCache, count > 0 ? targets.subarray(scoredFrom - firstScored, to - firstScored) : new BigInt64Array(1), k, shown);
+      if (count > 0) {
+        const done = scoredFrom - firstScored;
+        logprobs.set(part.logprobs, done);
+        ranks.set(part.ranks, done);
+        entropyBits.set(part.entropyBits, done);
+        topLogprobs.set(part.topLogprobs, done * k);
+        topIds.set(part.topIds, done * k);
+      }
+      cache = part.cache;
+    }
+    return { logprobs, ranks, entropyBits, topLogprobs, topIds, k, cache: keepCache ? cache : null };
+  }
+
+  /**
+   * The longest window, at most `limit` tokens (the context, or a user's cap), whose working
+   * memory stays within `budget` bytes: its key/value cache twice (ONNX Runtime's present
+   * outputs and the copy kept for edits), one run's attention scores and probabilities
+   * (heads x rows a run x window, float32), and the logits: all rows of the window when
+   * JavaScript analyses them (ONNX Runtime's output and the statistics' input), or
+   * SCORED_CELLS_PER_RUN cells a few times over when the graph scores them in runs.
+   */
+  windowSize(limit: number, logitsWidth: number, attentionHeads: number | undefined, budget: number = WINDOW_MEMORY_BUDGET): number {
+    const cachePerPosition = this.pastInputs.reduce((sum, p) => sum + p.heads * p.headDim * (p.type === 'float16' ? 2 : 4), 0) * 2;
+    const heads = attentionHeads ?? Math.max(1, ...this.pastInputs.map((p) => p.heads));
+    const rowsPerRun = (length: number) => (this.scoresInGraph ? Math.min(length, scoredRowsPerRun(logitsWidth, this.scoredCellsPerRun)) : length);
+    const bytes = (length: number) =>
+      length * cachePerPosition +
+      heads * rowsPerRun(length) * length * 4 * 2 +
+      (this.scoresInGraph ? 4 * 4 * Math.min(length * logitsWidth, this.scoredCellsPerRun) : 2 * 4 * length * logitsWidth);
+    if (bytes(limit) <= budget) return limit;
+    // bytes() grows with the length: the largest length within the budget, by bisection.
+    let low = Math.min(limit, 16);
+    let high = limit;
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (bytes(middle) <= budget) low = middle;
+      else high = middle;
+    }
+    return low;
   }
 
   private feeds(sequences: readonly ArrayLike<number>[], past: KvCache | null): Record<string, ort.Tensor> {
@@ -315,7 +404,7 @@ function describeGraph(session: ort.InferenceSession, config: ModelConfig, graph
   if (!outputNames.has('logits')) {
     throw new ModelFolderError('graph-unsupported', `${graphPath} has no logits output (outputs: ${session.outputNames.join(', ')}); it is not a causal language model graph`);
   }
-  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'logits_to_keep', 'num_logits_to_keep', SCORING.keep, SCORING.targets, SCORING.topK]);
+  const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'logits_to_keep', 'num_logits_to_keep', SCORING.keep, SCORING.targets, SCORING.topK, SCORING.displayable]);
   const metadata = new Map(session.inputMetadata.map((m) => [m.name, m]));
   const pastInputs: PastInput[] = [];
   for (const name of session.inputNames) {
@@ -361,12 +450,34 @@ function rewriteForScoring(graphPath: string): { ok: true; bytes: Uint8Array } |
   }
 }
 
-function scoringFeeds(keep: number, targets: BigInt64Array, batch: number, topK: number): Record<string, ort.Tensor> {
+function scoringFeeds(keep: number, targets: BigInt64Array, batch: number, topK: number, displayable: number): Record<string, ort.Tensor> {
   return {
     [SCORING.keep]: new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]),
     [SCORING.targets]: new ort.Tensor('int64', targets, [batch, targets.length / batch]),
     [SCORING.topK]: new ort.Tensor('int64', BigInt64Array.of(BigInt(topK)), [1]),
+    [SCORING.displayable]: new ort.Tensor('int64', BigInt64Array.of(BigInt(displayable)), [1]),
   };
+}
+
+/**
+ * Cells (rows x logits width) of one run's scored rows. ONNX Runtime holds a few
+ * full-vocabulary intermediates of the statistics at once (log-softmax, its exp, a product,
+ * the top-k's slice), each this many floats: 2^23 cells = 32 MB each, 170 rows of SmolLM2's
+ * 49,152-wide logits, 55 of Qwen2.5's 151,936.
+ */
+export const SCORED_CELLS_PER_RUN = 1 << 23;
+
+/**
+ * Working memory a scoring window may take beyond the weights (see `OnnxCausalLm.windowSize`):
+ * 1 GiB lets SmolLM2-135M (cache 92 KB a position) score its whole 8,192-token context in one
+ * window when the graph scores itself, and Qwen2.5-0.5B about 16,000 tokens; a graph whose
+ * logits JavaScript analyses gets about 2,300 tokens at SmolLM2's 49,152-wide logits.
+ */
+export const WINDOW_MEMORY_BUDGET = 1 << 30;
+
+/** Scored rows per run for a logits width: SCORED_CELLS_PER_RUN's share, at least 64 (shorter runs waste the matrix units). */
+export function scoredRowsPerRun(logitsWidth: number, cells = SCORED_CELLS_PER_RUN): number {
+  return Math.max(64, Math.floor(cells / logitsWidth));
 }
 
 /** The first k ids below `displayable` of each row's `searched` best, in order. */

@@ -26,6 +26,8 @@ export const SCORING = {
   keep: 'surprisal_lens.logits_to_keep',
   targets: 'surprisal_lens.targets',
   topK: 'surprisal_lens.top_k',
+  /** Ids from this one on are left out of the top-k (a padded vocabulary's rows the tokenizer cannot show). */
+  displayable: 'surprisal_lens.displayable',
   logprob: 'surprisal_lens.logprob',
   rank: 'surprisal_lens.rank',
   entropyBits: 'surprisal_lens.entropy_bits',
@@ -248,7 +250,7 @@ function rewrite(source: ByteSource): ScoringRewrite {
   }
   for (const added of scoringNodes(hidden)) graph.push(lengthDelimited(GRAPH_NODE, added));
   for (const constant of scoringConstants()) graph.push(lengthDelimited(GRAPH_INITIALIZER, constant));
-  for (const name of [SCORING.keep, SCORING.targets, SCORING.topK]) {
+  for (const name of [SCORING.keep, SCORING.targets, SCORING.topK, SCORING.displayable]) {
     graph.push(lengthDelimited(GRAPH_INPUT, valueInfo(name, INT64)));
   }
   for (const [name, type] of [[SCORING.logprob, FLOAT], [SCORING.rank, FLOAT], [SCORING.entropyBits, FLOAT], [SCORING.topLogprobs, FLOAT], [SCORING.topIds, INT64]] as const) {
@@ -379,6 +381,7 @@ function scoringConstants(): Uint8Array[] {
   return [
     tensor(c('axis1'), INT64, [1], int64s([1n])),
     tensor(c('one_i'), INT64, [1], int64s([1n])),
+    tensor(c('zero_i'), INT64, [1], int64s([0n])),
     // Slice's open end: far past any sequence length.
     tensor(c('end'), INT64, [1], int64s([1n << 62n])),
     tensor(c('one_f'), FLOAT, [], float32(1)),
@@ -418,6 +421,11 @@ function scoringNodes(hidden: string): Uint8Array[] {
     node('Mul', [c('probs'), c('finite_logprobs')], [c('p_log_p')]),
     node('ReduceSum', [c('p_log_p'), c('axis1')], [c('sum_p_log_p')], [['keepdims', 0]]),
     node('Mul', [c('sum_p_log_p'), c('minus_inv_ln2')], [SCORING.entropyBits]),
-    node('TopK', [c('logprobs'), SCORING.topK], [SCORING.topLogprobs, SCORING.topIds], [['axis', 1], ['largest', 1], ['sorted', 1]]),
+    // The top-k among the ids the tokenizer can show: a padded vocabulary's extra ids all come
+    // last, so they are cut off rather than searched past (a search for k + hidden candidates
+    // is a near-full sort when a tokenizer is much smaller than the logits).
+    node('Reshape', [SCORING.displayable, c('one_i')], [c('displayable_1d')]),
+    node('Slice', [c('logprobs'), c('zero_i'), c('displayable_1d'), c('axis1')], [c('shown_logprobs')]),
+    node('TopK', [c('shown_logprobs'), SCORING.topK], [SCORING.topLogprobs, SCORING.topIds], [['axis', 1], ['largest', 1], ['sorted', 1]]),
   ];
 }

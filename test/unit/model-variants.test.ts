@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
 import { LanguageModel } from '../../src/core/engine';
+import { readModelFolder } from '../../src/core/modelFolder';
+import { OnnxCausalLm, scoredRowsPerRun } from '../../src/core/onnxModel';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'variants');
@@ -215,4 +217,82 @@ for (const arch of ALL) {
 
 after(() => {
   env.localModelPath = '/models/';
+});
+
+describe('long windows at a large vocabulary', () => {
+  it('a window with more scored rows than one run takes is scored in chunks through the cache, with the same results', async () => {
+    const folder = join(FIXTURES, 'llama');
+    const folderConfig = readModelFolder(folder, 'onnx/model.onnx');
+    // 70 rows x 400 ids a run: a 160-token window runs as 3 chunks.
+    const chunked = await OnnxCausalLm.load(folderConfig.graphPath, folderConfig.config, { intraOpThreads: 1, scoredCellsPerRun: 70 * 400 });
+    const whole = await OnnxCausalLm.load(folderConfig.graphPath, folderConfig.config, { intraOpThreads: 1 });
+    try {
+      assert.equal(scoredRowsPerRun(400, 70 * 400), 70);
+      const ids = Array.from({ length: 161 }, (_, i) => (i * 37 + 5) % 400);
+      const targets = BigInt64Array.from(ids.slice(21).concat([0]), BigInt); // rows 20..160 predict ids 21..160, the last row a dummy
+      const a = await chunked.forwardScored([ids], null, true, targets, 5, 400, 400);
+      const b = await whole.forwardScored([ids], null, true, targets, 5, 400, 400);
+      assert.equal(a.logprobs.length, 141);
+      assert.ok(maxAbsDiff(a.logprobs, b.logprobs) < 1e-5, `log-probs ${maxAbsDiff(a.logprobs, b.logprobs)}`);
+      assert.ok(maxAbsDiff(a.entropyBits, b.entropyBits) < 1e-4);
+      assert.deepEqual(Array.from(a.ranks), Array.from(b.ranks));
+      assert.deepEqual(Array.from(a.topIds), Array.from(b.topIds));
+      assert.equal(a.cache!.length, 161);
+      // The cache it keeps continues the text as the unchunked one's does.
+      const next = BigInt64Array.of(7n);
+      const c = await chunked.forwardScored([[3]], a.cache, false, next, 5, 400, 400);
+      const d = await whole.forwardScored([[3]], b.cache, false, next, 5, 400, 400);
+      assert.ok(Math.abs(c.logprobs[0]! - d.logprobs[0]!) < 1e-5);
+    } finally {
+      await chunked.release();
+      await whole.release();
+    }
+  });
+
+  it('the top-k leaves out the ids past the tokenizer (Qwen2 pads its logits to 416)', async () => {
+    const model = await LanguageModel.load(join(FIXTURES, 'qwen2'), { threads: 1, graphFile: 'onnx/model.onnx' });
+    try {
+      assert.equal(model.info.vocabSize, 416);
+      const scores = await model.score(TEXT, { topK: 50 });
+      assert.equal(model.info.inGraphScoringUnavailable, null);
+      for (const id of scores.topIds) assert.ok(id >= 0 && id < 400, `top id ${id}`);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
+
+describe('window size from the context and a memory budget', () => {
+  it('is the whole context when its working memory fits, shorter when it does not, longer when the graph scores in runs', async () => {
+    const folder = readModelFolder(join(FIXTURES, 'qwen2'), 'onnx/model.onnx');
+    const inGraph = await OnnxCausalLm.load(folder.graphPath, folder.config, { intraOpThreads: 1 });
+    const outside = await OnnxCausalLm.load(folder.graphPath, folder.config, { intraOpThreads: 1, inGraphScoring: false });
+    try {
+      assert.equal(inGraph.windowSize(256, 416, 4), 256);
+      // At SmolLM2's logits width: outside the graph every row's logits count (2 x 4 x 49,152
+      // bytes a position); in the graph the statistics run in bounded chunks.
+      const small = outside.windowSize(100_000, 49_152, 4, 512 << 20);
+      assert.ok(small > 1000 && small < 1400, `outside: ${small}`);
+      const large = inGraph.windowSize(100_000, 49_152, 4, 512 << 20);
+      assert.ok(large > 4 * small, `in the graph ${large} > 4 x outside ${small}`);
+      assert.ok(outside.windowSize(100_000, 49_152, 4, 256 << 20) < small, 'a smaller budget, a shorter window');
+      assert.equal(outside.windowSize(100_000, 49_152, 4, 1), 16, 'never below 16 tokens');
+    } finally {
+      await inGraph.release();
+      await outside.release();
+    }
+  });
+
+  it('a document within the context runs as one window', async () => {
+    const model = await LanguageModel.load(join(FIXTURES, 'llama'), { threads: 1, graphFile: 'onnx/model.onnx' });
+    try {
+      assert.equal(model.info.windowSize, 256, 'the whole context (config max_position_embeddings 256)');
+      const scores = await model.score(TEXT);
+      assert.ok(scores.tokenCount < 255);
+      assert.equal(scores.windowSize, 256);
+      for (let i = 0; i < scores.tokenCount; i++) assert.ok(Number.isFinite(scores.logprobs[i]!));
+    } finally {
+      await model.dispose();
+    }
+  });
 });
