@@ -12,8 +12,13 @@ import { HubError } from '../core/hub/http';
 import { downloadedModelFolder, HUB_USAGE, isHubCommand, runHubCommand } from './hubCommands';
 import { visibleToken } from '../core/format';
 import { tokenView, type TokenView } from '../core/tokenView';
+import { REMOTE_APIS, type RemoteApiSetting } from '../core/remote/engines';
+import { RemoteBackend } from '../core/remote/remoteBackend';
+import { RemoteError } from '../core/remote/remoteError';
 
-const USAGE = `usage: surprisal-lens score <file> [--model <dir> | <owner/name>] [--top-k N] [--json] [--threads N] [--variant NAME]\n${HUB_USAGE}`;
+const USAGE = `usage: surprisal-lens score <file> [--model <dir> | <owner/name>] [--top-k N] [--json] [--threads N] [--variant NAME]
+       surprisal-lens score <file> --remote <url> [--remote-model NAME] [--remote-api auto|openai-completions|sglang|tgi] [--top-k N] [--json]
+         (an inference server scores; its API key, if any, is read from SURPRISAL_LENS_API_KEY)\n${HUB_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -28,6 +33,9 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       threads: { type: 'string' },
       variant: { type: 'string' },
+      remote: { type: 'string' },
+      'remote-model': { type: 'string' },
+      'remote-api': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -42,13 +50,28 @@ async function main(argv: string[]): Promise<number> {
   const path = resolve(file);
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`File not found: ${file}`);
   const text = readFileSync(path, 'utf8');
+  if (values.remote !== undefined) {
+    const api = values['remote-api'] ?? 'auto';
+    if (!(REMOTE_APIS as readonly string[]).includes(api)) throw new UsageError(`--remote-api must be one of ${REMOTE_APIS.join(', ')}, got ${api}`);
+    const backend = new RemoteBackend({ url: values.remote, model: values['remote-model'] ?? '', api: api as RemoteApiSetting, apiKey: process.env.SURPRISAL_LENS_API_KEY || undefined });
+    try {
+      const loaded = await backend.load();
+      const { scores } = await backend.score({ documentKey: path, version: 1, text, settings: { topK, windowSize: 0, stride: 0 } });
+      const tokens = Array.from({ length: scores.tokenCount }, (_, i) => tokenView(scores, i, text, loaded.tokenText));
+      const { name, path: url, vocabSize, contextLength, inGraphScoringUnavailable, remote } = loaded.info;
+      const model = { name, path: url, vocabSize, contextLength, variant: null, inGraphScoringUnavailable, remote };
+      process.stdout.write(values.json ? `${JSON.stringify({ model, tokens, summary: { ...scores.summary, tokens: scores.tokenCount, exactOffsets: scores.exactOffsets } }, jsonNumber)}\n` : table(file, remote?.label ?? name, tokens, scores));
+    } finally {
+      await backend.dispose();
+    }
+    return 0;
+  }
   // --model takes a folder, or the id of a model fetched with `download`.
   const modelPath = resolve(values.model === undefined ? bundledModelPath(resolve(__dirname, '..')) : ((await downloadedModelFolder(values.model, process.env)) ?? values.model));
 
-  // A variant name (fp32, q8, q4, merged fp32...) or a graph path; absent: the folder's automatic choice, named once the folder has loaded.
-  const chosen = values.variant === undefined ? undefined : resolveModelVariant(modelPath, values.variant);
-  const model = await LanguageModel.load(modelPath, { threads, ...(chosen ? { graphFile: chosen.graphFile } : {}) });
-  const variant = chosen ?? resolveModelVariant(modelPath);
+  // A variant name (fp32, q8, q4, merged fp32...) or a graph path; absent: the folder's automatic choice.
+  const variant = resolveModelVariant(modelPath, values.variant);
+  const model = await LanguageModel.load(modelPath, { threads, graphFile: variant.graphFile });
   try {
     const scores = await model.score(text, { topK });
     const tokenTexts = (id: number) => model.tokenizer.displayText(id);
@@ -101,7 +124,7 @@ function table(file: string, modelName: string, tokens: TokenView[], scores: Doc
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ModelFolderError || error instanceof HubError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (error instanceof UsageError || error instanceof ModelFolderError || error instanceof HubError || error instanceof RemoteError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`surprisal-lens: ${(error as Error).message}\n`);
       process.exit(2);
     }

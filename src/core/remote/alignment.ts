@@ -39,6 +39,8 @@ export interface AlignedTokens {
   /** UTF-16 ranges of the `count` covering tokens; they tile the text. */
   readonly starts: Int32Array;
   readonly ends: Int32Array;
+  /** How each covering token reads, from the document bytes it covers (stray bytes as `\xNN`, as local display text). */
+  readonly displayTexts: string[];
 }
 
 const encoder = new TextEncoder();
@@ -85,7 +87,11 @@ export function sentencePieceBytes(piece: string): Uint8Array {
 export function pieceDisplayText(piece: string, byteLevel: boolean): string {
   if (looksSpecial(piece)) return piece;
   const bytes = byteLevel ? byteLevelBytes(piece) : sentencePieceBytes(piece);
-  if (!bytes) return piece;
+  return bytes ? bytesDisplayText(bytes) : piece;
+}
+
+/** UTF-8 bytes as text, or, when they hold part of a character, with the bytes beyond ASCII as `\xNN`. */
+function bytesDisplayText(bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
@@ -325,5 +331,10 @@ function ranges(ends: Int32Array, special: Uint8Array, doc: DocumentBytes, textL
     previousEnd = ends[i]!;
   }
   for (let k = 0; k < count; k++) tokenEnds[k] = k + 1 < count ? starts[k + 1]! : textLength;
-  return { leading, count, starts, ends: tokenEnds };
+  const displayTexts: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const i = leading + k;
+    displayTexts.push(bytesDisplayText(doc.bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!)));
+  }
+  return { leading, count, starts, ends: tokenEnds, displayTexts };
 }

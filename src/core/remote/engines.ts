@@ -143,6 +143,10 @@ export class VllmApi {
     private model: string,
   ) {}
 
+  get host(): string {
+    return this.http.host;
+  }
+
   async describe(signal?: AbortSignal): Promise<ServerModel> {
     const path = '/v1/models';
     const read = new Reader(this.http.host, path);

@@ -347,7 +347,7 @@ export class RemoteBackend implements ScoringBackend {
 
   private async nextByIds(api: VllmApi, context: string, k: number, window: number, abort: AbortSignal) {
     const tokenized = context === '' ? { ids: [], pieces: [] } : await api.tokenize(context, abort);
-    const aligned = alignServerTokens(context, { kind: 'pieces', pieces: tokenized.pieces }, 'server');
+    const aligned = alignServerTokens(context, { kind: 'pieces', pieces: tokenized.pieces }, api.host);
     const prefix = tokenized.ids.slice(0, aligned.leading);
     const doc = tokenized.ids.slice(aligned.leading, aligned.leading + aligned.count);
     // Room for the context, less one position for the token appended below.
@@ -404,6 +404,8 @@ export class RemoteBackend implements ScoringBackend {
       const aligned = alignServerTokens(slice, { kind: 'decoded', texts: tokens.map((t) => t.decoded) }, host);
       if (aligned.count > 0) charsPerToken = Math.max(0.25, slice.length / aligned.count);
       const windowTokens = tokens.slice(aligned.leading, aligned.leading + aligned.count);
+      // A token's own bytes read better than its text decoded alone (U+FFFD for part of a character).
+      windowTokens.forEach((t, j) => this.tokenTexts.set(t.id, aligned.displayTexts[j]!));
       for (const t of tokens) this.remember(t.id, t.decoded);
       const startOf = (j: number) => from + aligned.starts[j]!;
 
