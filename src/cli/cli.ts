@@ -69,9 +69,10 @@ async function main(argv: string[]): Promise<number> {
   // --model takes a folder, or the id of a model fetched with `download`.
   const modelPath = resolve(values.model === undefined ? bundledModelPath(resolve(__dirname, '..')) : ((await downloadedModelFolder(values.model, process.env)) ?? values.model));
 
-  // A variant name (fp32, q8, q4, merged fp32...) or a graph path; absent: the folder's automatic choice.
-  const variant = resolveModelVariant(modelPath, values.variant);
-  const model = await LanguageModel.load(modelPath, { threads, graphFile: variant.graphFile });
+  // A variant name (fp32, q8, q4, merged fp32...) or a graph path; absent: the folder's automatic choice, named once the folder has loaded.
+  const chosen = values.variant === undefined ? undefined : resolveModelVariant(modelPath, values.variant);
+  const model = await LanguageModel.load(modelPath, { threads, ...(chosen ? { graphFile: chosen.graphFile } : {}) });
+  const variant = chosen ?? resolveModelVariant(modelPath);
   try {
     const scores = await model.score(text, { topK });
     const tokenTexts = (id: number) => model.tokenizer.displayText(id);
