@@ -12,6 +12,7 @@ import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelFolderError, type ModelConfig } from './modelFolder';
 import type { RowStatistics } from './scoreHead';
+import { OptimizedGraphCache, type GraphMode } from './optimizedGraphCache';
 import { addScoringOutputs, externalTensors, fileSource, SCORING } from './scoringGraph';
 
 /** Keys and values of the tokens already run, ready to be fed back as the next step's past. */
@@ -50,10 +51,14 @@ export interface SessionSettings {
   readonly inGraphScoring?: boolean;
   /** Rows x logits width scored per run before a long window is split through the cache (default SCORED_CELLS_PER_RUN). */
   readonly scoredCellsPerRun?: number;
+  /** Where optimized graphs are saved for faster second loads; null: nowhere; default: `OptimizedGraphCache.fromEnvironment()`. */
+  readonly graphCache?: OptimizedGraphCache | null;
 }
 
 /** Graph files larger than this are loaded as they are: the rewritten graph is one more copy in memory while ONNX Runtime loads it. */
 const MAX_REWRITE_BYTES = 1 << 30;
+/** Larger graphs are not saved optimized: ORT writes one protobuf, limited to 2 GB. */
+const MAX_CACHED_BYTES = 1.5e9;
 
 /**
  * Memory a load needs, as a multiple of the model's files: ONNX Runtime holds the parsed
@@ -163,7 +168,7 @@ export class OnnxCausalLm {
   }
 
   static async load(graphPath: string, config: ModelConfig, settings: SessionSettings = {}): Promise<OnnxCausalLm> {
-    checkGraphFiles(graphPath);
+    const files = checkGraphFiles(graphPath);
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
@@ -171,14 +176,30 @@ export class OnnxCausalLm {
       interOpNumThreads: 1,
       executionMode: 'sequential',
     };
+    const cache = files.files.length === 1 && files.bytes < MAX_CACHED_BYTES ? (settings.graphCache === undefined ? OptimizedGraphCache.fromEnvironment() : settings.graphCache) : null;
+    const mode: GraphMode = settings.inGraphScoring === false ? 'plain' : 'scoring';
     let unavailable: string | null = 'turned off';
     let session: ort.InferenceSession | null = null;
-    if (settings.inGraphScoring !== false) {
+    const cached = cache?.find(graphPath, mode);
+    if (cache && cached) {
+      try {
+        // Already optimized for this machine and runtime: nothing left to do at load.
+        session = await ort.InferenceSession.create(cached, { ...options, graphOptimizationLevel: 'disabled' });
+        if (mode === 'scoring') unavailable = null;
+      } catch {
+        cache.discard(cached);
+      }
+    }
+    const partial = cache && !session ? cache.reserve(graphPath, mode) : undefined;
+    // logSeverityLevel 3: ORT warns on every save that the file suits this machine only, which the cache key already ensures.
+    const saving = partial ? { ...options, optimizedModelFilePath: partial, logSeverityLevel: 3 as const } : options;
+    if (!session && mode === 'scoring') {
       const rewritten = rewriteForScoring(graphPath);
       unavailable = rewritten.ok ? null : rewritten.reason;
       if (rewritten.ok) {
         try {
-          session = await ort.InferenceSession.create(rewritten.bytes, options);
+          session = await ort.InferenceSession.create(rewritten.bytes, saving);
+          if (partial) cache!.commit(partial, graphPath, mode);
         } catch (error) {
           // The rewrite is an optimisation: a graph ONNX Runtime refuses in that form still loads as it is.
           unavailable = `ONNX Runtime refused the rewritten graph: ${firstLine(error)}`;
@@ -186,9 +207,15 @@ export class OnnxCausalLm {
       }
     }
     try {
-      session ??= await ort.InferenceSession.create(graphPath, options);
+      if (!session) {
+        // Only the plain mode's graph is saved as plain; a rewrite that failed is tried again next time.
+        session = await ort.InferenceSession.create(graphPath, mode === 'plain' ? saving : options);
+        if (partial && mode === 'plain') cache!.commit(partial, graphPath, mode);
+      }
     } catch (error) {
       throw sessionError(graphPath, error);
+    } finally {
+      if (partial) cache!.discard(partial);
     }
     try {
       const { pastInputs, inputNames } = describeGraph(session, config, graphPath);
