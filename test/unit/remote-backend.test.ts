@@ -149,6 +149,23 @@ describe('vLLM (openai-completions)', () => {
     assert.equal(third.reusedTokens, 0, 'released: nothing kept');
   });
 
+  it('scores the priority range (what the editor shows) first and reports it early', async () => {
+    const server = await engine('vllm');
+    const remote = backend({ url: server.url, api: 'openai-completions', maxInFlight: 1 });
+    const priority = { start: TRICKY.length - 10, end: TRICKY.length };
+    const partials: DocumentScores[] = [];
+    const result = await remote.score({ ...job(TRICKY), priority }, undefined, { onPartial: (p) => partials.push(p.scores) });
+    assert.equal(partials.length, 1);
+    const partial = partials[0]!;
+    const last = partial.tokenCount - 1;
+    assert.equal(partial.logprobs[last], result.scores.logprobs[last], 'the visible end is scored in the partial result');
+    assert.ok(Number.isNaN(partial.logprobs[5]!), 'the start is not yet');
+    assert.ok(!Number.isNaN(result.scores.logprobs[5]!));
+    const firstPrompt = server.calls.find((c) => c.path === '/v1/completions')!.body!.prompt as number[];
+    const startOfDocument = [model.info.bosTokenId, ...result.scores.ids.subarray(0, 8)];
+    assert.notDeepEqual(firstPrompt.slice(0, 9), startOfDocument, 'the first window sent is not the start of the document');
+  });
+
   it('falls back to max_tokens 1 and to the server\'s --max-logprobs when refused', async () => {
     const server = await engine('vllm', { refuseZeroNewTokens: true, maxLogprobs: 3 });
     const remote = backend({ url: server.url, api: 'openai-completions' });

@@ -129,10 +129,11 @@ export class RemoteBackend implements ScoringBackend {
     return this.withSignal(signal, async (abort) => {
       const connection = await this.connect(abort);
       const k = Math.max(1, Math.floor(job.settings.topK));
-      const window = Math.max(2, Math.min(job.settings.windowSize || connection.info.windowSize, connection.info.windowSize));
+      // The asked window, up to the server's context (less the one token kept for a generated one).
+      const window = Math.max(2, job.settings.windowSize ? Math.min(job.settings.windowSize, connection.info.contextLength - 1) : connection.info.windowSize);
       const stride = job.settings.stride || Math.floor(window / 2);
       const scores = connection.api instanceof VllmApi
-        ? await this.scoreByIds(connection, connection.api, job, k, window, stride, abort, callbacks)
+        ? await this.scoreByIds(connection, connection.api, job, k, window, stride, abort, callbacks, began)
         : await this.scoreByText(connection, connection.api, job.text, k, window, stride, abort, callbacks);
       return { documentKey: job.documentKey, version: job.version, scores, reusedTokens: scores.reusedTokens, elapsedMs: Date.now() - began };
     });
@@ -275,6 +276,7 @@ export class RemoteBackend implements ScoringBackend {
     strideSetting: number,
     abort: AbortSignal,
     callbacks: ScoreCallbacks,
+    began: number,
   ): Promise<DocumentScores> {
     const text = job.text;
     const tokenized = text === '' ? { ids: [], pieces: [] } : await api.tokenize(text, abort);
@@ -313,19 +315,19 @@ export class RemoteBackend implements ScoringBackend {
       scoredUpTo = end;
     }
     let scored = reused;
-    await inPool(windows, this.options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, abort, async (w) => {
+    const run = (list: typeof windows) => inPool(list, this.options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, abort, async (w) => {
       const prompt = [...prefix, ...ids.subarray(w.start, w.end)];
       const positions = await api.scorePrompt(prompt, k, abort);
       for (let j = w.firstTarget; j < w.end; j++) putScore(columns, j, k, positions[prefix.length + j - w.start]!, (id, t) => this.remember(id, t));
       scored += w.end - w.firstTarget;
       callbacks.onProgress?.(scored, n);
     });
-    const scores: DocumentScores = {
+    const result = (snapshot: boolean): DocumentScores => ({
       tokenCount: n,
       ids,
       starts: aligned.starts,
       ends: aligned.ends,
-      ...columns,
+      ...(snapshot ? copyColumns(columns) : columns),
       topK: k,
       exactOffsets: true,
       summary: summarise(columns.logprobs, text),
@@ -334,7 +336,21 @@ export class RemoteBackend implements ScoringBackend {
       windowSize: window,
       stride,
       gaps: connection.source.gaps,
-    };
+    });
+    // As local scoring does: the windows covering the priority range (what the editor shows) first, reported early.
+    const priority = job.priority;
+    const isPriority = (w: (typeof windows)[number]) =>
+      priority !== undefined && w.firstTarget < w.end && aligned.starts[w.firstTarget]! < priority.end && aligned.ends[w.end - 1]! > priority.start;
+    const first = windows.filter(isPriority);
+    if (first.length > 0 && first.length < windows.length) {
+      await run(first);
+      const partial = result(true);
+      callbacks.onPartial?.({ documentKey: job.documentKey, version: job.version, scores: partial, reusedTokens: reused, elapsedMs: Date.now() - began });
+      await run(windows.filter((w) => !isPriority(w)));
+    } else {
+      await run(windows);
+    }
+    const scores = result(false);
     this.keep(job.documentKey, { scores, prefix });
     return scores;
   }
@@ -506,6 +522,16 @@ function emptyColumns(n: number, k: number): ScoreColumns {
     entropies: new Float32Array(n).fill(NaN),
     topIds: new Int32Array(n * k).fill(-1),
     topProbs: new Float32Array(n * k),
+  };
+}
+
+function copyColumns(columns: ScoreColumns): ScoreColumns {
+  return {
+    logprobs: columns.logprobs.slice(),
+    ranks: columns.ranks.slice(),
+    entropies: columns.entropies.slice(),
+    topIds: columns.topIds.slice(),
+    topProbs: columns.topProbs.slice(),
   };
 }
 
