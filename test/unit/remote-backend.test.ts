@@ -392,5 +392,9 @@ describe('a hostile or failing server', () => {
     const error = await rejectsWith(backend({ url: server.url, api: 'sglang', apiKey: key }).score(job('The fox.')), 'http', /HTTP 401/);
     assert.ok(!error.message.includes(key) && !(error.detail ?? '').includes(key), 'the key is redacted');
     assert.equal(server.calls.at(-1)!.headers.authorization, `Bearer ${key}`);
+    // Probing a server that wants a key: the refusal, not "no known engine".
+    server.fault = () => ({ kind: 'status', status: 401, body: '{"error": "Unauthorized"}' });
+    await rejectsWith(backend({ url: server.url, api: 'auto' }).load(), 'http', /answered \/get_model_info with HTTP 401: Unauthorized/);
+    server.fault = undefined;
   });
 });

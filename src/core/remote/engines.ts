@@ -476,6 +476,8 @@ export async function probeApi(http: RemoteHttp, signal?: AbortSignal): Promise<
       const body = await http.get(path, signal);
       return !!body && typeof body === 'object' && check(body as Json);
     } catch (error) {
+      // Refused for want of a key: say so rather than "not this engine".
+      if (error instanceof RemoteError && (error.status === 401 || error.status === 403)) throw error;
       if (error instanceof RemoteError && (error.code === 'http' || error.code === 'bad-response')) return false;
       throw error;
     }
