@@ -292,6 +292,25 @@ describe('SGLang and TGI (text windows)', () => {
       assert.ok(windows.length >= 4, `${windows.length} windows`);
     });
 
+    it(`${kind}: after an edit, only the windows from the change on are sent again`, async () => {
+      const server = await engine(kind);
+      const remote = backend({ url: server.url, api: kind });
+      const text = `${'Ordinary words in a long document, one after another. '.repeat(8)}The end.`;
+      const edited = `${text.slice(0, -4)} of the story.`;
+      const first = await remote.score(job(text, { topK: 5, windowSize: 0, stride: 0 }));
+      const firstCalls = server.calls.filter((c) => c.path === '/generate').length;
+      const second = await remote.score({ ...job(edited, { topK: 5, windowSize: 0, stride: 0 }), version: 2 });
+      const secondCalls = server.calls.filter((c) => c.path === '/generate').length - firstCalls;
+      const fresh = await backend({ url: server.url, api: kind }).score(job(edited, { topK: 5, windowSize: 0, stride: 0 }));
+      assert.ok(first.scores.tokenCount > 150);
+      assert.ok(second.reusedTokens > 50, `reused ${second.reusedTokens}`);
+      assert.ok(secondCalls < firstCalls, `${secondCalls} windows again, ${firstCalls} at first`);
+      assert.deepEqual(Array.from(second.scores.ids), Array.from(fresh.scores.ids));
+      assert.deepEqual(Array.from(second.scores.starts), Array.from(fresh.scores.starts));
+      assert.deepEqual(Array.from(second.scores.logprobs), Array.from(fresh.scores.logprobs), 'the same numbers as scoring the edited text afresh');
+      assert.deepEqual(Array.from(second.scores.topIds), Array.from(fresh.scores.topIds));
+    });
+
     it(`${kind}: next tokens`, async () => {
       const server = await engine(kind);
       const remote = backend({ url: server.url, api: kind });

@@ -12,7 +12,8 @@
  * - SGLang and TGI score text, so windows are cut in the text (at a space where possible,
  *   sized from the characters per token measured so far) and joined where both windows'
  *   tokens share a boundary; each later window keeps at least about `window - stride`
- *   tokens of context before its first kept token.
+ *   tokens of context before its first kept token. After an edit, the windows that end
+ *   before the change (and would be sent exactly as before) are replayed from memory.
  *
  * Documents go only to the configured URL (redirects are refused, see http.ts). The next
  * word is listed as raw next tokens (one request); the word-level search that local scoring
@@ -86,7 +87,27 @@ interface Connection {
 /** A scoring kept per document: what the next edit's re-scoring may reuse (vLLM). */
 interface KeptScoring {
   readonly scores: DocumentScores;
-  readonly prefix: readonly number[];
+  /** vLLM: the tokens put before each window (a BOS). */
+  readonly prefix?: readonly number[];
+  /** SGLang and TGI: the text scored and how its windows went, to replay the unchanged ones. */
+  readonly text?: string;
+  readonly steps?: readonly TextWindowStep[];
+  readonly built?: ColumnBuilder;
+}
+
+/** One window of a text-windowed scoring and the state after it. */
+interface TextWindowStep {
+  readonly from: number;
+  readonly to: number;
+  /** The characters asked for (after any halving) and where kept tokens started: what decided `to`. */
+  readonly budget: number;
+  readonly keepFromBefore: number;
+  /** Tokens kept before this window's were appended (after going back to a shared boundary). */
+  readonly truncatedTo: number;
+  readonly countAfter: number;
+  readonly keepFromAfter: number;
+  readonly nextFrom: number;
+  readonly charsPerTokenAfter: number;
 }
 
 /** Columns being filled, one token at a time. */
@@ -134,7 +155,7 @@ export class RemoteBackend implements ScoringBackend {
       const stride = job.settings.stride || Math.floor(window / 2);
       const scores = connection.api instanceof VllmApi
         ? await this.scoreByIds(connection, connection.api, job, k, window, stride, abort, callbacks, began)
-        : await this.scoreByText(connection, connection.api, job.text, k, window, stride, abort, callbacks);
+        : await this.scoreByText(connection, connection.api, job, k, window, stride, abort, callbacks);
       return { documentKey: job.documentKey, version: job.version, scores, reusedTokens: scores.reusedTokens, elapsedMs: Date.now() - began };
     });
   }
@@ -294,7 +315,7 @@ export class RemoteBackend implements ScoringBackend {
 
     // Tokens before the first change keep their scores (a causal model's prediction for them cannot depend on what follows).
     const previous = this.kept.get(job.documentKey);
-    const reusable = previous && previous.scores.topK === k && previous.scores.windowSize === window && previous.scores.stride === stride
+    const reusable = previous?.prefix && previous.scores.topK === k && previous.scores.windowSize === window && previous.scores.stride === stride
       && sameIds(previous.prefix, prefix) ? previous.scores : undefined;
     let reused = 0;
     if (reusable) {
@@ -385,21 +406,33 @@ export class RemoteBackend implements ScoringBackend {
   private async scoreByText(
     connection: Connection,
     api: SglangApi | TgiApi,
-    text: string,
+    job: ScoreJob,
     k: number,
     window: number,
     strideSetting: number,
     abort: AbortSignal,
     callbacks: ScoreCallbacks,
   ): Promise<DocumentScores> {
+    const text = job.text;
     const host = connection.http.host;
     const stride = Math.max(1, Math.min(strideSetting, window - 1));
     const contextKept = window - stride;
-    const built = new ColumnBuilder();
+    let built = new ColumnBuilder();
     let from = 0;
     let keepFrom = 0;
     /** Characters per token: a first guess, then what the server's tokenizer did so far. */
     let charsPerToken = 4;
+    const steps: TextWindowStep[] = [];
+    // After an edit, the windows that end before the change would be sent exactly as before:
+    // their tokens and scores are kept and the scoring resumes after the last of them.
+    const replay = this.replayableSteps(job.documentKey, text, k, window, stride);
+    if (replay) {
+      built = replay.built;
+      steps.push(...replay.steps);
+      const last = replay.steps[replay.steps.length - 1]!;
+      ({ nextFrom: from, keepFromAfter: keepFrom, charsPerTokenAfter: charsPerToken } = last);
+    }
+    const reused = built.ids.length;
     while (text.length > 0) {
       let budget = Math.max(MIN_WINDOW_CHARS, Math.floor(window * charsPerToken * 0.9));
       let to: number;
@@ -425,6 +458,7 @@ export class RemoteBackend implements ScoringBackend {
       for (const t of tokens) this.remember(t.id, t.decoded);
       const startOf = (j: number) => from + aligned.starts[j]!;
 
+      const keepFromBefore = keepFrom;
       // The join: the first kept token of this window starts where the tokens so far end,
       // or, where this window tokenized across that point, at an earlier boundary both share.
       let join = 0;
@@ -445,6 +479,7 @@ export class RemoteBackend implements ScoringBackend {
         }
         if (join < 0) throw new RemoteError('alignment', `The windows of a long document could not be joined: ${host} tokenized them differently where they overlap`);
       }
+      const truncatedTo = built.ids.length;
       // A window cut inside a word may end in a piece of a longer token: not kept.
       const complete = to === text.length || isWordBoundary(text, to);
       const last = complete || aligned.count - join <= 1 ? aligned.count : aligned.count - 1;
@@ -454,21 +489,58 @@ export class RemoteBackend implements ScoringBackend {
       }
       const reached = built.ends.length > 0 ? built.ends[built.ends.length - 1]! : 0;
       callbacks.onProgress?.(built.ids.length, built.ids.length + Math.ceil((text.length - reached) / charsPerToken));
-      if (reached >= text.length) break;
       if (reached <= keepFrom && built.ids.length > 0 && to < text.length && last === join) {
         throw new RemoteError('bad-response', `${host} returned no tokens past character ${keepFrom} of the document`);
       }
       keepFrom = reached;
       // The next window starts `window - stride` tokens before the end of what is kept.
       const back = Math.max(0, built.ids.length - contextKept);
-      let next = built.starts[back]!;
+      let next = built.starts[back] ?? 0;
       if (next <= from) next = built.starts.find((s) => s > from) ?? keepFrom;
+      steps.push({ from, to, budget, keepFromBefore, truncatedTo, countAfter: built.ids.length, keepFromAfter: keepFrom, nextFrom: next, charsPerTokenAfter: charsPerToken });
+      if (reached >= text.length) break;
       from = next;
     }
-    return this.textScores(built, text, k, window, stride, connection.source.gaps);
+    const scores = this.textScores(built, text, k, window, stride, connection.source.gaps, Math.min(reused, built.ids.length));
+    this.keep(job.documentKey, { scores, text, steps, built });
+    return scores;
   }
 
-  private textScores(built: ColumnBuilder, text: string, k: number, window: number, stride: number, gaps: ScoreGaps): DocumentScores {
+  /**
+   * The windows of the document's previous scoring that would be sent again unchanged (the
+   * same slice of text, cut at the same place) and whose kept tokens no later window
+   * replaced, with the tokens as they stood after the last of them; null when none.
+   */
+  private replayableSteps(documentKey: string, text: string, k: number, window: number, stride: number): { steps: TextWindowStep[]; built: ColumnBuilder } | null {
+    const previous = this.kept.get(documentKey);
+    if (!previous?.steps || !previous.built || previous.text === undefined) return null;
+    if (previous.scores.windowSize !== window || previous.scores.stride !== stride || (previous.scores.topK !== k && previous.scores.topK !== 0)) return null;
+    const old = previous.text;
+    let changed = 0;
+    const limit = Math.min(old.length, text.length);
+    while (changed < limit && old.charCodeAt(changed) === text.charCodeAt(changed)) changed++;
+    let usable = 0;
+    for (const step of previous.steps) {
+      if (step.to >= changed || cutAt(text, step.from, step.budget, step.keepFromBefore) !== step.to) break;
+      usable++;
+    }
+    // A later window may have gone back over tokens of an earlier one: the earlier state is then gone.
+    for (; usable > 0; usable--) {
+      const countAfter = previous.steps[usable - 1]!.countAfter;
+      if (previous.steps.slice(usable).every((later) => later.truncatedTo >= countAfter)) break;
+    }
+    if (usable === 0) return null;
+    const steps = previous.steps.slice(0, usable);
+    const built = new ColumnBuilder();
+    const count = steps[usable - 1]!.countAfter;
+    built.ids = previous.built.ids.slice(0, count);
+    built.starts = previous.built.starts.slice(0, count);
+    built.ends = previous.built.ends.slice(0, count);
+    built.scores = previous.built.scores.slice(0, count);
+    return { steps, built };
+  }
+
+  private textScores(built: ColumnBuilder, text: string, k: number, window: number, stride: number, gaps: ScoreGaps, reusedTokens: number): DocumentScores {
     const n = built.ids.length;
     const columnsK = gaps.noAlternatives ? 0 : k;
     const columns = emptyColumns(n, columnsK);
@@ -482,7 +554,7 @@ export class RemoteBackend implements ScoringBackend {
       topK: columnsK,
       exactOffsets: true,
       summary: summarise(columns.logprobs, text),
-      reusedTokens: 0,
+      reusedTokens,
       cachedPositions: 0,
       windowSize: window,
       stride,
