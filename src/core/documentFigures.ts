@@ -2,7 +2,7 @@
  * The figures of a scored document shown in the panel: GLTR rank buckets, a surprisal
  * histogram in the heatmap's own bins, and a sparkline of surprisal along the text.
  */
-import { rankBucket, SURPRISAL_BINS, surprisalBin, surprisalBinEdges } from './colorBins';
+import { rankBucket, SURPRISAL_STEPS, surprisalBin, surprisalBinEdges } from './colorBins';
 import type { DocumentScores } from './types';
 
 export interface RankBucket {
@@ -37,7 +37,7 @@ export function documentFigures(
 ): { rankBuckets: RankBucket[]; histogram: HistogramBin[]; sparkline: SparkPoint[] } {
   const [a, b, c] = rankThresholds;
   const rankCounts = [0, 0, 0, 0];
-  const binCounts = new Array<number>(SURPRISAL_BINS).fill(0);
+  const binCounts = new Array<number>(SURPRISAL_STEPS).fill(0);
   for (let i = 0; i < scores.tokenCount; i++) {
     const rank = scores.ranks[i]!;
     if (rank > 0) rankCounts[rankBucket(rank, rankThresholds)]!++;

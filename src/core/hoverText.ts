@@ -1,14 +1,22 @@
 /**
- * The hover's Markdown, built from scores. Every string that came from the document or the
- * model is escaped, so a token holding `*`, backticks, `<script>` or `[x](command:...)` is
- * shown literally and can never become markup or a link.
+ * The hover's Markdown, built from scores. It leads with what a reader wants (the word,
+ * its probability and bits, its heatmap colour), then the prediction the word was drawn
+ * from (rank, entropy, the top alternatives), then the link to the panel, then the token
+ * detail. Every string that came from the document or the model is escaped, so a token
+ * holding `*`, backticks, `<script>` or `[x](command:...)` is shown literally and can never
+ * become markup or a link.
  */
 import { describeBucket, type ColorScheme } from './colorBins';
-import type { DocumentScores } from './types';
 import { formatPercent, visibleToken } from './format';
+import { unitAt, type HeatUnits } from './heatUnits';
 import { tokenView } from './tokenView';
+import type { DocumentScores } from './types';
 
 const MAX_SHOWN_CHARS = 40;
+/** Alternatives listed (plus the actual token when it is not among them). */
+export const HOVER_ALTERNATIVES = 5;
+/** Token-detail lines shown for a word of many tokens (a long identifier, a run of digits). */
+const MAX_DETAILED_TOKENS = 6;
 
 /** Escapes every ASCII punctuation character Markdown could interpret, and HTML. */
 export function escapeMarkdown(text: string): string {
@@ -18,10 +26,10 @@ export function escapeMarkdown(text: string): string {
 }
 
 /** A token as shown in a hover: visible whitespace, shortened, escaped. */
-export function shownToken(text: string): string {
+export function shownToken(text: string, maxChars = MAX_SHOWN_CHARS): string {
   const visible = visibleToken(text);
   const chars = Array.from(visible);
-  const shortened = chars.length > MAX_SHOWN_CHARS ? `${chars.slice(0, MAX_SHOWN_CHARS).join('')}\u2026` : visible;
+  const shortened = chars.length > maxChars ? `${chars.slice(0, maxChars).join('')}\u2026` : visible;
   return escapeMarkdown(shortened === '' ? '\u2205' : shortened);
 }
 
@@ -31,69 +39,90 @@ function shortened(text: string, maxChars: number): string {
   return escapeMarkdown(chars.length > maxChars ? `${chars.slice(0, maxChars).join('')}\u2026` : chars.join(''));
 }
 
-
 export interface HoverContext {
   readonly text: string;
   readonly tokenText: (id: number) => string;
   readonly modelName: string;
   /** Command URI that opens the next-word panel at this token, or null. */
   readonly panelCommandUri: string | null;
-  /** The heatmap's colour scheme, to say what this token's colour means; null when off. */
+  /** The heatmap's colour scheme, to say what this word's colour means; null when off. */
   readonly heatmap?: ColorScheme | null;
+  /** The document's words (heatUnits.wordUnits); absent: the hover is about the token alone. */
+  readonly words?: HeatUnits;
+  /** A `data:image/svg+xml` swatch of the colour the heatmap gives a step, or null. */
+  readonly swatch?: ((step: number) => string | null) | null;
+  /** The heatmap step of the hovered word or token (for the swatch); absent when off. */
+  readonly stepOf?: (bits: number, rank: number) => number;
 }
 
-/** The span of letters/digits around a token, when it takes more than one token. */
-export function wordAround(scores: DocumentScores, text: string, index: number): { first: number; last: number; logprob: number } | null {
-  const isWordChar = (offset: number) => offset >= 0 && offset < text.length && /[\p{L}\p{N}\p{M}_]/u.test(String.fromCodePoint(text.codePointAt(offset)!));
-  let first = index;
-  let last = index;
-  // Extend over neighbours as long as the boundary between them falls inside a word.
-  while (first > 0 && isWordChar(scores.starts[first]! - 1) && isWordChar(scores.starts[first]!)) first--;
-  while (last < scores.tokenCount - 1 && isWordChar(scores.ends[last]! - 1) && isWordChar(scores.ends[last]!)) last++;
-  if (first === last) return null;
-  let logprob = 0;
-  for (let i = first; i <= last; i++) logprob += scores.logprobs[i]!;
-  return Number.isNaN(logprob) ? null : { first, last, logprob };
+/** The hovered word (or, failing one, the token): its range, its tokens and its surprisal. */
+export interface HoverTarget {
+  readonly start: number;
+  readonly end: number;
+  readonly firstToken: number;
+  readonly lastToken: number;
+  /** Total surprisal, bits; NaN when unscored. */
+  readonly bits: number;
+  /** Highest rank among its tokens. */
+  readonly rank: number;
+}
+
+/** The word under the token `index` when the words are known and it is scored, else the token itself. */
+export function hoverTarget(scores: DocumentScores, index: number, text: string, words: HeatUnits | undefined): HoverTarget {
+  if (words) {
+    // The word holding the token's last non-space character: the word the token counts for.
+    let last = scores.ends[index]! - 1;
+    while (last > scores.starts[index]! && /\s/.test(text.charAt(last))) last--;
+    const u = unitAt(words, Math.max(scores.starts[index]!, last));
+    if (u !== undefined && !Number.isNaN(words.bits[u]!) && words.firstToken[u]! <= index && index <= words.lastToken[u]!) {
+      return { start: words.starts[u]!, end: words.ends[u]!, firstToken: words.firstToken[u]!, lastToken: words.lastToken[u]!, bits: words.bits[u]!, rank: words.ranks[u]! };
+    }
+  }
+  const lp = scores.logprobs[index]!;
+  return { start: scores.starts[index]!, end: scores.ends[index]!, firstToken: index, lastToken: index, bits: Number.isNaN(lp) ? NaN : -lp / Math.LN2, rank: scores.ranks[index]! };
 }
 
 export function hoverMarkdown(scores: DocumentScores, index: number, context: HoverContext): string {
-  const t = tokenView(scores, index, context.text, context.tokenText);
+  const target = hoverTarget(scores, index, context.text, context.words);
+  const first = tokenView(scores, target.firstToken, context.text, context.tokenText);
+  const multi = target.lastToken > target.firstToken;
   const lines: string[] = [];
-  lines.push(`**${shownToken(t.text)}** \u00B7 token ${index + 1} of ${scores.tokenCount} \u00B7 ${shortened(context.modelName, 60)}`);
-  lines.push('');
-  if (t.prob === null) {
+  const targetText = context.text.slice(target.start, target.end) || first.text;
+  if (Number.isNaN(target.bits) || first.prob === null) {
+    lines.push(`**${shownToken(targetText)}** \u00B7 ${shortened(context.modelName, 60)}`);
+    lines.push('');
     lines.push('Unscored: this model has no beginning-of-text token, so nothing predicts the first token.');
     return lines.join('\n');
   }
+  const step = context.heatmap && context.stepOf ? context.stepOf(target.bits, target.rank) : undefined;
+  const swatch = step !== undefined ? context.swatch?.(step) ?? null : null;
+  const image = swatch ? ` ![colour of step ${step}](${swatch})` : '';
+  lines.push(`**${shownToken(targetText)}** \u00B7 **${formatPercent(2 ** -target.bits)}** \u00B7 **${target.bits.toFixed(2)} bits**${image}  `);
+  const at = multi ? ` at **${shownToken(first.text, 24)}**` : '';
+  lines.push(`Rank **#${first.rank}** \u00B7 Entropy **${first.entropy!.toFixed(2)} bits**${at}  `);
   const mean = scores.summary.meanSurprisal;
-  lines.push(`Probability **${formatPercent(t.prob)}** (ln p = ${t.logprob!.toFixed(3)})  `);
-  lines.push(`Surprisal **${t.surprisal!.toFixed(2)} bits** (document mean ${Number.isFinite(mean) ? mean.toFixed(2) : '-'} bits)  `);
-  lines.push(`Rank **#${t.rank}** \u00B7 Entropy **${t.entropy!.toFixed(2)} bits**  `);
-  if (context.heatmap) lines.push(`Heatmap colour: ${escapeMarkdown(describeBucket(t.surprisal!, t.rank!, context.heatmap))}  `);
-  const word = wordAround(scores, context.text, index);
-  if (word) {
-    // The first token may carry the space before the word; the word itself is shown.
-    const wordText = context.text.slice(scores.starts[word.first]!, scores.ends[word.last]!).trim();
-    lines.push(`Word ${shownToken(wordText)} (${word.last - word.first + 1} tokens): probability **${formatPercent(Math.exp(word.logprob))}**, ${(-word.logprob / Math.LN2).toFixed(2)} bits  `);
-  }
+  const meanText = Number.isFinite(mean) ? ` \u00B7 document mean ${mean.toFixed(2)} bits per token` : '';
+  if (context.heatmap) lines.push(`Heatmap: ${escapeMarkdown(describeBucket(target.bits, target.rank, context.heatmap))}${meanText}  `);
   lines.push('');
-  lines.push('**Top alternatives**');
-  lines.push('');
-  lines.push('| # | token | probability | |');
-  lines.push('|--:|:--|--:|:--|');
-  const best = t.top[0]?.prob ?? 1;
-  t.top.forEach((alt, i) => {
-    const actual = alt.id === t.id;
-    const bar = '\u2588'.repeat(Math.max(1, Math.round((alt.prob / best) * 10)));
-    const name = actual ? `**${shownToken(alt.text)}** \u25C0 actual` : shownToken(alt.text);
-    lines.push(`| ${i + 1} | ${name} | ${formatPercent(alt.prob)} | ${bar} |`);
+  lines.push(`**Top alternatives**${at}  `);
+  const shown = first.top.slice(0, HOVER_ALTERNATIVES);
+  shown.forEach((alt, i) => {
+    const actual = alt.id === first.id;
+    lines.push(actual ? `#${i + 1} **${shownToken(alt.text, 24)}** ${formatPercent(alt.prob)} \u25C0 actual  ` : `#${i + 1} ${shownToken(alt.text, 24)} ${formatPercent(alt.prob)}  `);
   });
-  if (!t.top.some((alt) => alt.id === t.id)) {
-    lines.push(`| ${t.rank} | **${shownToken(t.text)}** \u25C0 actual | ${formatPercent(t.prob)} | |`);
-  }
+  if (!shown.some((alt) => alt.id === first.id)) lines.push(`#${first.rank} **${shownToken(first.text, 24)}** ${formatPercent(first.prob)} \u25C0 actual  `);
   if (context.panelCommandUri) {
     lines.push('');
     lines.push(`[Show next-word distribution here](${context.panelCommandUri})`);
   }
+  lines.push('');
+  const lastDetailed = Math.min(target.lastToken, target.firstToken + MAX_DETAILED_TOKENS - 1);
+  for (let i = target.firstToken; i <= lastDetailed; i++) {
+    const t = tokenView(scores, i, context.text, context.tokenText);
+    if (t.prob === null) continue;
+    lines.push(`Token **${shownToken(t.text, 16)}** \u00B7 **${formatPercent(t.prob)}** \u00B7 **${t.surprisal!.toFixed(2)} bits** \u00B7 ln p = ${t.logprob!.toFixed(3)} \u00B7 ${i + 1} of ${scores.tokenCount}  `);
+  }
+  if (lastDetailed < target.lastToken) lines.push(`Token \u2026 and ${target.lastToken - lastDetailed} more tokens of this word  `);
+  lines.push(`Model ${shortened(context.modelName, 60)}${multi ? ` \u00B7 word of ${target.lastToken - target.firstToken + 1} tokens` : ''}`);
   return lines.join('\n');
 }

@@ -3,6 +3,7 @@
  * model loads in the inference worker the first time something needs scores.
  */
 import * as vscode from 'vscode';
+import { legend } from '../core/colorBins';
 import { CancelledError } from '../core/types';
 import { registerDownloadCommands } from './downloadModel';
 import { Heatmap } from './heatmap';
@@ -38,9 +39,10 @@ export interface SurprisalLensApi {
 let activeModel: ModelService | undefined;
 
 export function activate(context: vscode.ExtensionContext): SurprisalLensApi {
-  registerDownloadCommands(context);
   const lens = new SurprisalLens(context);
   activeModel = lens.model;
+  // A download that replaced the files of the model in use reloads it (its path did not change).
+  registerDownloadCommands(context, { reloadModel: () => lens.reloadModel() });
   return lens.api();
 }
 
@@ -59,10 +61,10 @@ class SurprisalLens {
     this.model = new ModelService(context.extensionPath, this.settings);
     this.store = new ScoreStore(this.model, this.settings);
     this.heatmap = new Heatmap(this.store, this.settings, context.workspaceState);
-    this.status = new StatusBar(this.model, this.store, () => this.heatmap.isEnabled);
+    this.status = new StatusBar(this.model, this.store, this.heatmap);
     context.subscriptions.push(this.model, this.store, this.heatmap, this.status, this.diagnostics, { dispose: () => NextWordPanel.current?.dispose() });
     context.subscriptions.push(
-      vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(this.store, this.model, () => this.heatmap.activeScheme())),
+      vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(this.store, this.model, this.heatmap)),
       ...this.registerCommands(),
       ...this.followDocuments(),
       ...this.reportProblems(),
@@ -90,13 +92,23 @@ class SurprisalLens {
       vscode.commands.registerCommand('surprisalLens.toggleHeatmap', async () => {
         await this.heatmap.setEnabled(!this.heatmap.isEnabled);
         this.status.render();
+        NextWordPanel.current?.refresh();
         if (this.heatmap.isEnabled) this.scoreVisible();
       }),
       vscode.commands.registerCommand(SHOW_PANEL_COMMAND, (target?: { uri?: string; offset?: number }) => {
         // Arguments come from our own hover link; anything else is ignored.
         const editor = vscode.window.visibleTextEditors.find((e) => typeof target?.uri === 'string' && e.document.uri.toString() === target.uri) ?? vscode.window.activeTextEditor;
         const offset = typeof target?.offset === 'number' && Number.isInteger(target.offset) ? target.offset : undefined;
-        NextWordPanel.show({ extensionUri: this.context.extensionUri, model: this.model, store: this.store, settings: () => this.settings }, editor, offset);
+        NextWordPanel.show({
+          extensionUri: this.context.extensionUri,
+          model: this.model,
+          store: this.store,
+          settings: () => this.settings,
+          legend: (languageId) => {
+            const scheme = this.heatmap.scheme();
+            return { type: 'legend', mode: scheme.mode, granularity: this.heatmap.granularityFor(languageId), enabled: this.heatmap.isEnabled, entries: legend(scheme) };
+          },
+        }, editor, offset);
       }),
       vscode.commands.registerCommand('surprisalLens.nextSurprising', () => goToSurprising(this.store, this.settings.surprisingThresholdBits, 1)),
       vscode.commands.registerCommand('surprisalLens.previousSurprising', () => goToSurprising(this.store, this.settings.surprisingThresholdBits, -1)),
@@ -166,6 +178,16 @@ class SurprisalLens {
         this.scoreVisible();
       }),
     ];
+  }
+
+  /** Loads the model again from its files (they changed on disk), dropping every score. */
+  reloadModel(): void {
+    this.model.update(this.settings, true);
+    this.store.updateSettings(this.settings, true);
+    this.shownErrors.clear();
+    this.scoreVisible();
+    NextWordPanel.current?.refresh();
+    this.status.render();
   }
 
   private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {

@@ -1,38 +1,44 @@
 /**
- * The surprisal heatmap. Decoration types are created once per colour bucket and per shard
- * of SHARD_TOKENS consecutive tokens, and reused; every update sets every type it used
- * (empty ones with []) so stale ranges always clear. Sharding keeps each step small: the
- * shards around the visible lines are drawn first, then the others one per event-loop
- * turn, so a large document never blocks the extension host for long.
+ * The surprisal heatmap. It colours units (words in prose, tokens in code, or as the
+ * `heatmap.granularity` setting says; see core/heatUnits.ts) by their surprisal step or
+ * rank bucket. Decoration types are created once per step and per shard of SHARD_UNITS
+ * consecutive units, and reused; every update sets every type it used (empty ones with
+ * []) so stale ranges always clear. Sharding keeps each step small: the shards around the
+ * visible lines are drawn first, then the others one per event-loop turn, so a large
+ * document never blocks the extension host for long.
  */
 import * as vscode from 'vscode';
-import { bucketTokens, RANK_BUCKETS, SURPRISAL_BINS, type ColorScheme } from '../core/colorBins';
+import { RANK_BUCKETS, stepOf, SURPRISAL_STEPS, type ColorScheme } from '../core/colorBins';
+import { rankFillId, rankUnderlineId, RANK_STEPS, surprisalFillId, surprisalUnderlineId, swatchDataUri, UNDERLINE_STYLES, UNDERLINE_WIDTHS, type ThemeKind } from '../core/heatmapColors';
+import { firstUnitEndingAfter, tokenUnits, wordUnits, type Granularity, type HeatUnits } from '../core/heatUnits';
 import type { DocumentScores } from '../core/types';
-import { firstTokenEndingAfter } from '../core/tokenView';
 import type { ScoreStore } from './scoreStore';
 import type { Settings } from './settings';
 import { offsetsWithMargin } from './visibleText';
 
 const STATE_KEY = 'surprisalLens.heatmapEnabled';
-const RANK_COLOR_NAMES = ['top10', 'top100', 'top1000', 'beyond'];
+
+/** Languages coloured word by word when the granularity is 'auto'; everything else by token. */
+export const PROSE_LANGUAGES = new Set(['markdown', 'plaintext', 'latex', 'tex', 'restructuredtext', 'asciidoc', 'org', 'git-commit', 'scminput']);
 
 /**
- * Built-in alternatives to the theme colours. Both are readable for the common forms of
- * colour blindness (viridis is perceptually uniform; greys carry no hue at all).
+ * Built-in alternatives to the theme colours, the same in every theme (so without the
+ * per-theme contrast guarantees of the defaults). Step 0 stays uncoloured. viridis is
+ * perceptually uniform; greys carry no hue at all.
  */
 const PALETTES: Record<string, { surprisal: string[]; rank: string[] } | undefined> = {
   theme: undefined,
   viridis: {
-    surprisal: ['#44015430', '#46327e38', '#365c8d40', '#277f8e48', '#1fa18750', '#4ac16d60', '#a0da3970', '#fde72580'],
-    rank: ['#365c8d45', '#1fa18755', '#a0da3970', '#fde72585'],
+    surprisal: ['#00000000', '#3b528b40', '#2c728e50', '#21918c60', '#5ec96270', '#fde72580'],
+    rank: ['#00000000', '#2c728e50', '#5ec96270', '#fde72580'],
   },
   grayscale: {
-    surprisal: ['#80808010', '#80808020', '#80808030', '#80808040', '#80808055', '#80808070', '#80808090', '#808080b0'],
-    rank: ['#80808015', '#80808045', '#80808075', '#808080b0'],
+    surprisal: ['#00000000', '#80808020', '#80808038', '#80808055', '#80808078', '#808080a0'],
+    rank: ['#00000000', '#80808038', '#80808078', '#808080a0'],
   },
 };
-/** Tokens per shard: about 5 ms of work per step on a slow machine. */
-const SHARD_TOKENS = 2000;
+/** Units per shard: about 5 ms of work per step on a slow machine. */
+const SHARD_UNITS = 2000;
 
 interface EditorState {
   /** Ranges currently set, per shard. */
@@ -44,9 +50,11 @@ interface EditorState {
 
 export class Heatmap implements vscode.Disposable {
   private enabled: boolean;
-  /** types[mode][shard][bucket], created on first use. */
+  /** types[mode][shard][step], created on first use. */
   private types: { surprisal: vscode.TextEditorDecorationType[][]; rank: vscode.TextEditorDecorationType[][] } = { surprisal: [], rank: [] };
   private readonly editors = new WeakMap<vscode.TextEditor, EditorState>();
+  /** Units of each scoring, per granularity, computed once. */
+  private readonly units = new WeakMap<DocumentScores, Partial<Record<Granularity, HeatUnits>>>();
 
   constructor(
     private readonly store: ScoreStore,
@@ -87,6 +95,23 @@ export class Heatmap implements vscode.Disposable {
     for (const editor of vscode.window.visibleTextEditors) this.refresh(editor);
   }
 
+  /** Words or tokens, for a document of this language. */
+  granularityFor(languageId: string): Granularity {
+    const setting = this.settings.heatmapGranularity;
+    if (setting !== 'auto') return setting;
+    return PROSE_LANGUAGES.has(languageId) ? 'word' : 'token';
+  }
+
+  /** The units a scoring of `text` is coloured by (cached per scoring). */
+  unitsOf(scores: DocumentScores, text: string, granularity: Granularity): HeatUnits {
+    let cached = this.units.get(scores);
+    if (!cached) {
+      cached = {};
+      this.units.set(scores, cached);
+    }
+    return (cached[granularity] ??= granularity === 'word' ? wordUnits(text, scores) : tokenUnits(scores));
+  }
+
   /** Redraws one editor from the scores of its current document version. */
   refresh(editor: vscode.TextEditor): void {
     if (!this.enabled) {
@@ -97,22 +122,22 @@ export class Heatmap implements vscode.Disposable {
     // decorations stay where VS Code moved them with the edit.
     const entry = this.store.current(editor.document) ?? this.store.partial(editor.document);
     if (!entry) return;
-    const scores = entry.scores;
+    const units = this.unitsOf(entry.scores, editor.document.getText(), this.granularityFor(editor.document.languageId));
     const state = this.stateOf(editor);
     clearTimeout(state.timer);
     const generation = ++state.generation;
-    const shardCount = Math.ceil(scores.tokenCount / SHARD_TOKENS);
-    const visible = visibleShards(editor, scores);
+    const shardCount = Math.ceil(units.count / SHARD_UNITS);
+    const visible = visibleShards(editor, units);
     const order = [...visible, ...Array.from({ length: shardCount }, (_, i) => i).filter((i) => !visible.includes(i))];
     // Shards beyond the document's end (it got shorter) are cleared first.
-    for (let shard = shardCount; shard < state.counts.length; shard++) this.drawShard(editor, state, scores, shard, true);
+    for (let shard = shardCount; shard < state.counts.length; shard++) this.drawShard(editor, state, units, shard, true);
     state.counts.length = Math.min(state.counts.length, shardCount);
     const version = editor.document.version;
     const step = (position: number) => {
       if (state.generation !== generation || editor.document.version !== version) return;
       // The visible shards go in one go, the others one per turn of the event loop.
       const batch = position === 0 ? Math.max(1, visible.length) : 1;
-      for (let i = position; i < Math.min(order.length, position + batch); i++) this.drawShard(editor, state, scores, order[i]!, false);
+      for (let i = position; i < Math.min(order.length, position + batch); i++) this.drawShard(editor, state, units, order[i]!, false);
       if (position + batch < order.length) state.timer = setTimeout(() => step(position + batch), 0);
     };
     step(0);
@@ -134,14 +159,25 @@ export class Heatmap implements vscode.Disposable {
     return this.enabled ? this.scheme() : null;
   }
 
-  dispose(): void {
-    this.disposeTypes();
-  }
-
-  private scheme(): ColorScheme {
+  /** The scheme the settings choose (whether or not the heatmap is on): for legends. */
+  scheme(): ColorScheme {
     return this.settings.colorMode === 'rank'
       ? { mode: 'rank', thresholds: this.settings.rankThresholds }
       : { mode: 'surprisal', maxBits: this.settings.maxSurprisalBits };
+  }
+
+  /** A picture of the colour `step` gets in the current theme kind and palette, for hovers and legends (null when nothing is drawn). */
+  swatch(mode: ColorScheme['mode'], step: number): string | null {
+    const palette = PALETTES[this.settings.palette];
+    if (palette) {
+      const colour = mode === 'surprisal' ? palette.surprisal[step] : palette.rank[step];
+      return colour ? swatchDataUri(themeKind(), 0, colour) : null;
+    }
+    return swatchDataUri(themeKind(), mode === 'surprisal' ? step : RANK_STEPS[step]!);
+  }
+
+  dispose(): void {
+    this.disposeTypes();
   }
 
   private stateOf(editor: vscode.TextEditor): EditorState {
@@ -158,13 +194,20 @@ export class Heatmap implements vscode.Disposable {
     const existing = this.types[mode][shard];
     if (existing) return existing;
     const palette = PALETTES[this.settings.palette];
-    const make = (color: string | vscode.ThemeColor) => vscode.window.createTextEditorDecorationType({
-      backgroundColor: color,
+    const make = (step: number, fill: string | vscode.ThemeColor, underline: vscode.ThemeColor | undefined) => vscode.window.createTextEditorDecorationType({
+      backgroundColor: fill,
+      ...(underline && UNDERLINE_WIDTHS[step]! > 0
+        ? { borderColor: underline, borderStyle: UNDERLINE_STYLES[step]!, borderWidth: `0 0 ${UNDERLINE_WIDTHS[step]}px 0` }
+        : {}),
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
     });
     const created = mode === 'surprisal'
-      ? Array.from({ length: SURPRISAL_BINS }, (_, i) => make(palette?.surprisal[i] ?? new vscode.ThemeColor(`surprisalLens.surprisal${i}`)))
-      : RANK_COLOR_NAMES.slice(0, RANK_BUCKETS).map((name, i) => make(palette?.rank[i] ?? new vscode.ThemeColor(`surprisalLens.rank.${name}`)));
+      ? Array.from({ length: SURPRISAL_STEPS }, (_, step) =>
+        palette ? make(step, palette.surprisal[step]!, undefined) : make(step, new vscode.ThemeColor(surprisalFillId(step)), new vscode.ThemeColor(surprisalUnderlineId(step))))
+      : Array.from({ length: RANK_BUCKETS }, (_, bucket) => {
+        const step = RANK_STEPS[bucket]!;
+        return palette ? make(step, palette.rank[bucket]!, undefined) : make(step, new vscode.ThemeColor(rankFillId(bucket)), new vscode.ThemeColor(rankUnderlineId(bucket)));
+      });
     this.types[mode][shard] = created;
     return created;
   }
@@ -174,33 +217,54 @@ export class Heatmap implements vscode.Disposable {
     this.types = { surprisal: [], rank: [] };
   }
 
-  /** Sets every type of one shard: the active mode's buckets, and [] for the other mode. */
-  private drawShard(editor: vscode.TextEditor, state: EditorState, scores: DocumentScores, shard: number, empty: boolean): void {
+  /** Sets every type of one shard: the active mode's steps, and [] for the other mode. */
+  private drawShard(editor: vscode.TextEditor, state: EditorState, units: HeatUnits, shard: number, empty: boolean): void {
     const scheme = this.scheme();
-    const first = shard * SHARD_TOKENS;
-    const buckets = empty ? [] : bucketTokens(scores, scheme, first, first + SHARD_TOKENS);
-    const document = editor.document;
-    let count = 0;
-    this.shardTypes(scheme.mode, shard).forEach((type, bucket) => {
-      const ranges = (buckets[bucket] ?? []).map((i) => new vscode.Range(document.positionAt(scores.starts[i]!), document.positionAt(scores.ends[i]!)));
-      count += ranges.length;
-      editor.setDecorations(type, ranges);
+    const first = shard * SHARD_UNITS;
+    const count = scheme.mode === 'surprisal' ? SURPRISAL_STEPS : RANK_BUCKETS;
+    const ranges: vscode.Range[][] = Array.from({ length: count }, () => []);
+    if (!empty) {
+      const document = editor.document;
+      for (let u = first; u < Math.min(units.count, first + SHARD_UNITS); u++) {
+        const bits = units.bits[u]!;
+        if (Number.isNaN(bits)) continue;
+        ranges[stepOf(bits, units.ranks[u]!, scheme)]!.push(new vscode.Range(document.positionAt(units.starts[u]!), document.positionAt(units.ends[u]!)));
+      }
+    }
+    let drawn = 0;
+    this.shardTypes(scheme.mode, shard).forEach((type, step) => {
+      drawn += ranges[step]!.length;
+      editor.setDecorations(type, ranges[step]!);
     });
     const other = scheme.mode === 'rank' ? 'surprisal' : 'rank';
     for (const type of this.types[other][shard] ?? []) editor.setDecorations(type, []);
-    state.counts[shard] = count;
+    state.counts[shard] = drawn;
   }
 }
 
-/** Shards holding the tokens of the visible lines (plus a margin), in order. */
-function visibleShards(editor: vscode.TextEditor, scores: DocumentScores): number[] {
+/** The kind of the active colour theme, as the theme colour defaults are keyed. */
+export function themeKind(): ThemeKind {
+  switch (vscode.window.activeColorTheme.kind) {
+    case vscode.ColorThemeKind.Light:
+      return 'light';
+    case vscode.ColorThemeKind.HighContrast:
+      return 'highContrast';
+    case vscode.ColorThemeKind.HighContrastLight:
+      return 'highContrastLight';
+    default:
+      return 'dark';
+  }
+}
+
+/** Shards holding the units of the visible lines (plus a margin), in order. */
+function visibleShards(editor: vscode.TextEditor, units: HeatUnits): number[] {
   const document = editor.document;
   const shards = new Set<number>();
   for (const r of editor.visibleRanges) {
     const { start, end } = offsetsWithMargin(document, r.start.line, r.end.line);
-    const last = Math.max(0, scores.tokenCount - 1);
-    const [from, to] = [Math.min(firstTokenEndingAfter(scores, start), last), Math.min(firstTokenEndingAfter(scores, end), last)];
-    for (let s = Math.floor(from / SHARD_TOKENS); s <= Math.floor(to / SHARD_TOKENS); s++) shards.add(s);
+    const last = Math.max(0, units.count - 1);
+    const [from, to] = [Math.min(firstUnitEndingAfter(units, start), last), Math.min(firstUnitEndingAfter(units, end), last)];
+    for (let s = Math.floor(from / SHARD_UNITS); s <= Math.floor(to / SHARD_UNITS); s++) shards.add(s);
   }
-  return [...shards].filter((s) => s * SHARD_TOKENS < scores.tokenCount).sort((a, b) => a - b);
+  return [...shards].filter((s) => s * SHARD_UNITS < units.count).sort((a, b) => a - b);
 }

@@ -1,9 +1,11 @@
-/** Hover: the probability of the token under the mouse and what the model preferred. */
+/** Hover: the word (or token) under the mouse, how probable it was, and what the model preferred. */
 import * as vscode from 'vscode';
-import type { ColorScheme } from '../core/colorBins';
-import { hoverMarkdown } from '../core/hoverText';
+import { stepOf } from '../core/colorBins';
+import { unitAt } from '../core/heatUnits';
+import { hoverMarkdown, hoverTarget } from '../core/hoverText';
 import { tokenAt } from '../core/tokenView';
 import { CancelledError } from '../core/types';
+import type { Heatmap } from './heatmap';
 import type { ModelService } from './modelService';
 import type { ScoreStore } from './scoreStore';
 
@@ -13,7 +15,7 @@ export class SurprisalHoverProvider implements vscode.HoverProvider {
   constructor(
     private readonly store: ScoreStore,
     private readonly model: ModelService,
-    private readonly heatmapScheme: () => ColorScheme | null,
+    private readonly heatmap: Heatmap,
   ) {}
 
   async provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
@@ -28,25 +30,32 @@ export class SurprisalHoverProvider implements vscode.HoverProvider {
       return new vscode.Hover(message);
     }
     if (token.isCancellationRequested || entry.version !== document.version) return undefined;
+    const { scores } = entry;
     const offset = document.offsetAt(position);
-    const index = tokenAt(entry.scores, offset);
-    if (index === undefined) return undefined;
     const text = document.getText();
-    const info = this.model.state.kind === 'ready' ? this.model.state.info : undefined;
-    const args = encodeURIComponent(JSON.stringify([{ uri: document.uri.toString(), offset: entry.scores.ends[index] }]));
+    const words = this.heatmap.unitsOf(scores, text, 'word');
+    // The word under the mouse when it has scored tokens; otherwise the token there.
+    const word = unitAt(words, offset);
+    const index = word !== undefined && !Number.isNaN(words.bits[word]!) ? words.lastToken[word]! : tokenAt(scores, offset);
+    if (index === undefined) return undefined;
+    const target = hoverTarget(scores, index, text, words);
+    const args = encodeURIComponent(JSON.stringify([{ uri: document.uri.toString(), offset: scores.ends[target.lastToken] }]));
+    const scheme = this.heatmap.activeScheme();
     const markdown = new vscode.MarkdownString(
-      hoverMarkdown(entry.scores, index, {
+      hoverMarkdown(scores, index, {
         text,
         tokenText: (id) => this.model.tokenText(id),
-        modelName: info?.name ?? 'model',
+        modelName: this.model.displayName(true) || 'model',
         panelCommandUri: `command:${SHOW_PANEL_COMMAND}?${args}`,
-        heatmap: this.heatmapScheme(),
+        heatmap: scheme,
+        words,
+        swatch: scheme ? (step) => this.heatmap.swatch(scheme.mode, step) : null,
+        stepOf: scheme ? (bits, rank) => stepOf(bits, rank, scheme) : undefined,
       }),
     );
     // Only our own command may run from the hover; HTML stays off.
     markdown.isTrusted = { enabledCommands: [SHOW_PANEL_COMMAND] };
     markdown.supportHtml = false;
-    const range = new vscode.Range(document.positionAt(entry.scores.starts[index]!), document.positionAt(entry.scores.ends[index]!));
-    return new vscode.Hover(markdown, range);
+    return new vscode.Hover(markdown, new vscode.Range(document.positionAt(target.start), document.positionAt(target.end)));
   }
 }

@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LoadedModel, ScoreCallbacks, ScoreJob, ScoringBackend } from '../core/backend';
+import { describeModel, formatParameters } from '../core/modelDescription';
 import { bundledModelPath } from '../core/modelFolder';
 import { CancelledError, type ModelInfo, type NextWordDistribution, type NextWordOptions, type ScoredDocument } from '../core/types';
 import { RemoteBackend } from '../core/remote/remoteBackend';
@@ -51,6 +52,25 @@ export class ModelService implements vscode.Disposable {
     if (this.settings.remoteUrl !== '') return this.settings.remoteUrl;
     return this.settings.modelPath !== '' ? this.settings.modelPath : bundledModelPath(this.extensionPath);
   }
+
+  /**
+   * The loaded model as a person recognises it: its repository or folder name with its size
+   * ("SmolLM2-135M-Instruct (q4) · 135M"); with `long`, the repository owner too. '' when
+   * nothing is loaded.
+   */
+  displayName(long = false): string {
+    if (this.currentState.kind !== 'ready') return '';
+    const info = this.currentState.info;
+    let described = this.descriptions.get(info.path);
+    if (described === undefined) {
+      const { displayName, parameters } = describeModel(info.path, bundledModelPath(this.extensionPath), info.name);
+      described = parameters ? `${displayName} \u00B7 ${formatParameters(parameters)}` : displayName;
+      this.descriptions.set(info.path, described);
+    }
+    return long ? described : described.replace(/^[^/\s]+\//, '');
+  }
+
+  private readonly descriptions = new Map<string, string>();
 
   /** Display text of a token id ('' until the model is loaded). */
   tokenText(id: number): string {

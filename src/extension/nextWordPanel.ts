@@ -29,6 +29,7 @@ import {
   parseFromPanel,
   type ExportFormat,
   type FromPanel,
+  type LegendMessage,
   type PanelCandidate,
   type PanelMode,
   type ToPanel,
@@ -46,6 +47,8 @@ export interface NextWordPanelContext {
   readonly store: ScoreStore;
   /** The extension's current settings (one reader of the configuration, in extension.ts). */
   readonly settings: () => Settings;
+  /** The heatmap's key for a document of this language. */
+  readonly legend: (languageId: string) => LegendMessage;
 }
 
 /** What the panel shows, for tests and for the extension's API. */
@@ -57,6 +60,8 @@ export interface NextWordPanelSnapshot {
   readonly candidates: readonly PanelCandidate[];
   readonly entropyBits: number | undefined;
   readonly contextTail: string | undefined;
+  /** The heatmap key shown at the top. */
+  readonly legend: LegendMessage | undefined;
 }
 
 const DEBOUNCE_MS = 150;
@@ -127,6 +132,7 @@ export class NextWordPanel implements vscode.Disposable {
   /** The last messages of each kind, re-sent when the webview is (re)loaded. */
   private lastStatus: ToPanel | undefined;
   private lastDocument: ToPanel | undefined;
+  private lastLegend: LegendMessage | undefined;
   private disposed = false;
   private lastIdleRefresh = 0;
 
@@ -143,7 +149,10 @@ export class NextWordPanel implements vscode.Disposable {
       }),
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         if (editor && FOLLOWED_SCHEMES.has(editor.document.uri.scheme)) {
-          if (this.follow(editor)) this.updateDocumentView(editor.document);
+          if (this.follow(editor)) {
+            this.updateDocumentView(editor.document);
+            this.postLegend();
+          }
           this.schedule();
         }
       }),
@@ -197,6 +206,13 @@ export class NextWordPanel implements vscode.Disposable {
     this.schedule(0);
     const document = this.editor?.document;
     if (document) this.updateDocumentView(document);
+    this.postLegend();
+  }
+
+  /** The heatmap's key for the followed document (or prose when none), at the top of the panel. */
+  private postLegend(): void {
+    this.lastLegend = this.context.legend(this.editor?.document.languageId ?? 'plaintext');
+    this.post(this.lastLegend);
   }
 
   /** What the panel shows now. */
@@ -210,6 +226,7 @@ export class NextWordPanel implements vscode.Disposable {
       candidates: shown?.message.candidates ?? [],
       entropyBits: shown?.message.entropyBits,
       contextTail: shown?.message.contextTail,
+      legend: this.lastLegend,
     };
   }
 
@@ -337,12 +354,11 @@ export class NextWordPanel implements vscode.Disposable {
   private sendDocumentView(document: vscode.TextDocument, entry: ScoreEntry): void {
     const { rankThresholds, maxSurprisalBits } = this.context.settings();
     const figures = documentFigures(entry.scores, rankThresholds, maxSurprisalBits);
-    const state = this.context.model.state;
     this.postDocument({
       type: 'document',
       fileName: vscode.workspace.asRelativePath(document.uri, false),
       version: entry.version,
-      modelName: state.kind === 'ready' ? state.info.name : '',
+      modelName: this.context.model.displayName(),
       tokenCount: entry.scores.tokenCount,
       summary: entry.scores.summary,
       ...figures,
@@ -363,6 +379,7 @@ export class NextWordPanel implements vscode.Disposable {
         }
         if (this.lastStatus) this.post(this.lastStatus);
         if (this.lastDocument) this.post(this.lastDocument);
+        if (this.lastLegend) this.post(this.lastLegend);
         return;
       case 'setMode':
         if (message.mode === this.mode) return;

@@ -30,6 +30,10 @@ export function nextWordPanelHtml(webview: vscode.Webview, extensionUri: vscode.
 </head>
 <body>
 <main>
+<section class="heatmap-key" aria-labelledby="legend-heading">
+  <p class="legend-title"><span id="legend-heading">Heatmap</span> <span id="legend-note" class="note"></span></p>
+  <ul id="legend" class="legend" aria-labelledby="legend-heading"></ul>
+</section>
 <section class="next" aria-labelledby="next-heading">
   <div class="toolbar">
     <h2 id="next-heading">Next words</h2>
@@ -52,7 +56,7 @@ export function nextWordPanelHtml(webview: vscode.Webview, extensionUri: vscode.
   <dl id="summary" class="summary"></dl>
   <h3 id="ranks-heading">Rank of each token among the model's predictions (GLTR)</h3>
   <div id="ranks" class="bars" role="list" aria-labelledby="ranks-heading"></div>
-  <h3 id="histogram-heading">Surprisal of the tokens, in bits (the heatmap's colours)</h3>
+  <h3 id="histogram-heading">Surprisal of the tokens, in bits (in the heatmap's surprisal colours)</h3>
   <div id="histogram" class="bars" role="list" aria-labelledby="histogram-heading"></div>
   <h3 id="sparkline-heading">Surprisal along the document</h3>
   <div id="sparkline" class="sparkline" tabindex="0" role="slider" aria-labelledby="sparkline-heading" aria-valuemin="0" aria-valuemax="0" aria-valuenow="0"></div>

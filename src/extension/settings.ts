@@ -1,6 +1,7 @@
 /** One typed, read-only view of the extension's settings. */
 import * as vscode from 'vscode';
 import { REMOTE_APIS, type RemoteApiSetting } from '../core/remote/engines';
+import { DEFAULT_MAX_SURPRISAL_BITS } from '../core/colorBins';
 
 export const SECTION = 'surprisalLens';
 
@@ -28,6 +29,8 @@ export interface Settings {
   readonly rankThresholds: readonly [number, number, number];
   /** Surprisal (bits) at which the colour scale tops out. */
   readonly maxSurprisalBits: number;
+  /** What the heatmap colours: words, tokens, or words in prose and tokens in code. */
+  readonly heatmapGranularity: 'auto' | 'word' | 'token';
   readonly surprisingThresholdBits: number;
   readonly diagnosticsEnabled: boolean;
   readonly enabledLanguages: readonly string[];
@@ -70,7 +73,8 @@ export function readSettings(): Settings {
     colorMode: c.get<string>('heatmap.colorMode') === 'rank' ? 'rank' : 'surprisal',
     palette: ((p) => (p === 'viridis' || p === 'grayscale' ? p : 'theme'))(c.get<string>('heatmap.palette')),
     rankThresholds: sorted,
-    maxSurprisalBits: Math.max(1, c.get<number>('heatmap.maxSurprisalBits', 16)),
+    maxSurprisalBits: Math.max(1, c.get<number>('heatmap.maxSurprisalBits', DEFAULT_MAX_SURPRISAL_BITS)),
+    heatmapGranularity: ((g) => (g === 'word' || g === 'token' ? g : 'auto'))(c.get<string>('heatmap.granularity')),
     surprisingThresholdBits: Math.max(0, c.get<number>('surprisingThresholdBits', 10)),
     diagnosticsEnabled: c.get<boolean>('diagnostics.enabled', false),
     enabledLanguages: c.get<string[]>('enabledLanguages', ['*']),

@@ -1,5 +1,7 @@
-/** Status bar: model, document perplexity and bits per character, and what is happening. */
+/** Status bar: model, document perplexity and bits per character, what is happening, and the heatmap's legend. */
 import * as vscode from 'vscode';
+import { legend } from '../core/colorBins';
+import type { Heatmap } from './heatmap';
 import type { ModelService } from './modelService';
 import type { ScoreStore } from './scoreStore';
 
@@ -12,7 +14,7 @@ export class StatusBar implements vscode.Disposable {
   constructor(
     private readonly model: ModelService,
     private readonly store: ScoreStore,
-    private readonly heatmapEnabled: () => boolean,
+    private readonly heatmap: Heatmap,
   ) {
     this.item.name = 'Surprisal Lens';
     this.item.command = 'surprisalLens.showNextWords';
@@ -33,6 +35,8 @@ export class StatusBar implements vscode.Disposable {
         this.render();
       }),
       vscode.window.onDidChangeActiveTextEditor(() => this.render()),
+      // The legend's swatches follow the theme kind.
+      vscode.window.onDidChangeActiveColorTheme(() => this.render()),
     );
     this.render();
   }
@@ -40,7 +44,7 @@ export class StatusBar implements vscode.Disposable {
   render(): void {
     const editor = vscode.window.activeTextEditor;
     const state = this.model.state;
-    const heat = this.heatmapEnabled() ? '$(flame)' : '$(graph-line)';
+    const heat = this.heatmap.isEnabled ? '$(flame)' : '$(graph-line)';
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.isTrusted = false;
     let text: string;
@@ -52,7 +56,7 @@ export class StatusBar implements vscode.Disposable {
       this.item.backgroundColor = undefined;
       const key = editor?.document.uri.toString();
       const entry = editor ? this.store.latest(editor.document.uri) : undefined;
-      const name = state.kind === 'ready' ? state.info.name : 'model';
+      const name = state.kind === 'ready' ? this.model.displayName() : 'model';
       if (state.kind === 'loading') {
         text = `$(loading~spin) Loading model`;
         tooltip.appendText(`Loading ${state.path}`);
@@ -67,7 +71,7 @@ export class StatusBar implements vscode.Disposable {
         const stale = entry.version !== editor.document.version ? ' (updating)' : '';
         text = `${heat} ${name} \u00B7 ppl ${formatNumber(s.perplexity)} \u00B7 ${formatNumber(s.bitsPerChar)} bits/char${stale}`;
         tooltip.appendText(
-          `Model: ${name}\nTokens scored: ${s.scoredTokens}\nPerplexity: ${formatNumber(s.perplexity)}\nMean surprisal: ${formatNumber(s.meanSurprisal)} bits\nBits per byte: ${formatNumber(s.bitsPerByte)}\nScored in ${entry.elapsedMs.toFixed(0)} ms` +
+          `Model: ${this.model.displayName(true)}\nTokens scored: ${s.scoredTokens}\nPerplexity: ${formatNumber(s.perplexity)}\nMean surprisal: ${formatNumber(s.meanSurprisal)} bits per token\nBits per byte: ${formatNumber(s.bitsPerByte)}\nScored in ${entry.elapsedMs.toFixed(0)} ms` +
             (entry.reusedTokens > 0 ? ` (${entry.reusedTokens} tokens reused)` : '') +
             (state.kind === 'ready' && state.info.inGraphScoringUnavailable
               ? `\nStatistics computed outside the model graph (slower): ${state.info.inGraphScoringUnavailable}`
@@ -79,9 +83,23 @@ export class StatusBar implements vscode.Disposable {
         tooltip.appendText('Hover a token, toggle the heatmap, or open the Next-Word Distribution panel.');
       }
     }
+    if (state.kind !== 'error') this.appendLegend(tooltip);
     this.item.text = text;
     this.item.tooltip = tooltip;
     this.item.show();
+  }
+
+  /** The heatmap's colours with what each means, for the mode and theme in use. */
+  private appendLegend(tooltip: vscode.MarkdownString): void {
+    const scheme = this.heatmap.scheme();
+    const what = scheme.mode === 'rank' ? 'rank among the predictions (GLTR)' : `surprisal of each ${this.heatmap.granularityFor(vscode.window.activeTextEditor?.document.languageId ?? 'plaintext')}`;
+    tooltip.appendMarkdown(`\n\n**Heatmap${this.heatmap.isEnabled ? '' : ' (off)'}**: colour = ${what}  \n`);
+    for (const { step, label } of legend(scheme)) {
+      const swatch = this.heatmap.swatch(scheme.mode, step);
+      tooltip.appendMarkdown(`${swatch ? `![step ${step}](${swatch}) ` : ''}`);
+      tooltip.appendText(`${label}${step === 0 ? ' (uncoloured)' : ''}`);
+      tooltip.appendMarkdown('  \n');
+    }
   }
 
   dispose(): void {

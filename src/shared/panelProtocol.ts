@@ -60,12 +60,22 @@ export interface DocumentViewMessage {
   readonly sparkline: readonly SparkPoint[];
 }
 
+/** The heatmap's key: what each colour means in the mode in use (sent whenever it may have changed). */
+export interface LegendMessage {
+  readonly type: 'legend';
+  readonly mode: 'surprisal' | 'rank';
+  /** What is coloured in the followed document: words or tokens. */
+  readonly granularity: 'word' | 'token';
+  readonly enabled: boolean;
+  readonly entries: readonly { readonly step: number; readonly label: string }[];
+}
+
 export interface NoDocumentMessage {
   readonly type: 'noDocument';
   readonly reason: string;
 }
 
-export type ToPanel = WordsMessage | StatusMessage | DocumentViewMessage | NoDocumentMessage;
+export type ToPanel = WordsMessage | StatusMessage | DocumentViewMessage | NoDocumentMessage | LegendMessage;
 
 // ---- webview -> host ----
 

@@ -6,6 +6,7 @@
  */
 import type {
   DocumentViewMessage,
+  LegendMessage,
   FromPanel,
   HistogramBin,
   PanelMode,
@@ -52,6 +53,8 @@ function byId<T extends HTMLElement>(id: string): T {
 }
 
 const el = {
+  legend: byId('legend'),
+  legendNote: byId('legend-note'),
   modeWords: byId<HTMLButtonElement>('mode-words'),
   modeTokens: byId<HTMLButtonElement>('mode-tokens'),
   temperature: byId<HTMLInputElement>('temperature'),
@@ -275,8 +278,10 @@ function renderDocument(m: DocumentViewMessage): void {
   const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
   const entries: [string, string][] = [
     ['Perplexity', fmt(s.perplexity, 2)],
-    ['Bits per byte', fmt(s.bitsPerByte, 3)],
-    ['Bits per character', fmt(s.bitsPerChar, 3)],
+    // Bytes and characters are the same count in ASCII text: then one line says both.
+    ...(fmt(s.bitsPerByte, 3) === fmt(s.bitsPerChar, 3)
+      ? [['Bits per byte (and per character)', fmt(s.bitsPerByte, 3)] as [string, string]]
+      : [['Bits per byte', fmt(s.bitsPerByte, 3)] as [string, string], ['Bits per character', fmt(s.bitsPerChar, 3)] as [string, string]]),
     ['Mean surprisal', `${fmt(s.meanSurprisal, 2)} bits`],
     ['Tokens scored', `${s.scoredTokens.toLocaleString('en-US')} of ${m.tokenCount.toLocaleString('en-US')}`],
   ];
@@ -368,6 +373,19 @@ el.sparkline.addEventListener('keydown', (event) => {
 el.exportCsv.addEventListener('click', () => vscode.postMessage({ type: 'export', format: 'csv' }));
 el.exportJson.addEventListener('click', () => vscode.postMessage({ type: 'export', format: 'json' }));
 
+function renderLegend(m: LegendMessage): void {
+  clear(el.legend);
+  const what = m.mode === 'rank' ? `rank of each ${m.granularity} among the model's predictions` : `surprisal of each ${m.granularity}`;
+  el.legendNote.textContent = `${m.enabled ? '' : '(off) '}colour = ${what}`;
+  for (const entry of m.entries) {
+    const item = document.createElement('li');
+    const sample = span(`swatch ${m.mode === 'rank' ? 'rank' : 'surprisal'}-${entry.step}`, 'ab');
+    sample.setAttribute('aria-hidden', 'true');
+    item.append(sample, span('legend-label', `${entry.label}${entry.step === 0 ? ' (uncoloured)' : ''}`));
+    el.legend.appendChild(item);
+  }
+}
+
 function noDocument(reason: string): void {
   el.documentStatus.textContent = reason;
   clear(el.summary);
@@ -405,6 +423,9 @@ window.addEventListener('message', (event: MessageEvent<ToPanel>) => {
       return;
     case 'noDocument':
       noDocument(message.reason);
+      return;
+    case 'legend':
+      renderLegend(message);
       return;
   }
 });

@@ -17,7 +17,7 @@
 //   --grep=REGEX      only tests whose name matches                      [SURPRISAL_E2E_GREP]
 //   --no-build        skip `npm run build`
 //   --keep            keep the run folder even when everything passed
-//   --update-docs     after a full UI pass, replace docs/{hover,heatmap,panel}.png  [SURPRISAL_E2E_UPDATE_DOCS=1]
+//   --update-docs     after a full UI pass, replace docs/{hover,heatmap,panel,heatmap-dark,heatmap-light,heatmap-high-contrast}.png  [SURPRISAL_E2E_UPDATE_DOCS=1]
 //                     (without it they are only written when missing)
 //   --extension=DIR   extension folder to test (default: the repository root)
 //   --install-only    install code-server (and Node) and stop
@@ -207,7 +207,14 @@ async function runOnTarget(target, opts, vsix) {
 function updateDocs(outcome, force) {
   if (process.env.SURPRISAL_E2E_UPDATE_DOCS === '0') return;
   const docs = path.join(repoRoot, 'docs');
-  const picks = { '02-hover.png': 'hover.png', '04-heatmap.png': 'heatmap.png', '05-panel.png': 'panel.png' };
+  const picks = {
+    '02-hover.png': 'hover.png',
+    '04-heatmap.png': 'heatmap.png',
+    '05-panel.png': 'panel.png',
+    '07-heatmap-dark.png': 'heatmap-dark.png',
+    '08-heatmap-light.png': 'heatmap-light.png',
+    '09-heatmap-high-contrast.png': 'heatmap-high-contrast.png',
+  };
   const copied = [];
   for (const [from, to] of Object.entries(picks)) {
     const src = path.join(outcome.shots, from);

@@ -45,7 +45,7 @@ async function hoverWord(page, word, timeout = 120_000) {
     await sleep(100);
     await page.mouse.move(p.x - 2, p.y, { steps: 2 });
     await page.mouse.move(p.x, p.y, { steps: 2 });
-    const hover = page.locator(HOVER).filter({ hasText: 'Probability' }).first();
+    const hover = page.locator(HOVER).filter({ hasText: 'Top alternatives' }).first();
     try {
       await hover.waitFor({ state: 'visible', timeout: 6_000 });
       // Let the hover settle (it can re-render when the scores arrive).
@@ -76,6 +76,82 @@ async function colouredDecorations(page) {
     }
     return { count: n, colours: [...colours] };
   });
+}
+
+
+/** The heatmap's default colours from package.json, per theme kind: what the page must render. */
+const CONTRIBUTED_COLOURS = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).contributes.colors;
+
+/** The themes the contrast step runs in, the kind their defaults are keyed by, and the contrast the editor text must keep. */
+const THEMES = [
+  { label: 'Dark Modern', kind: 'dark', minimum: 4.5, shot: '07-heatmap-dark' },
+  { label: 'Light Modern', kind: 'light', minimum: 4.5, shot: '08-heatmap-light' },
+  { label: 'Dark High Contrast', kind: 'highContrast', minimum: 7, shot: '09-heatmap-high-contrast' },
+];
+
+/**
+ * Every heatmap decoration in the active editor with its rendered fill and underline, the
+ * editor's background and foreground, and the colour of each piece of text over it; the
+ * WCAG contrast of that text over the fill composited on the background is computed here.
+ */
+async function heatmapContrast(page) {
+  return page.evaluate(() => {
+    const parse = (css) => {
+      const m = /rgba?\(([^)]+)\)/.exec(css || '');
+      if (!m) return null;
+      const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    };
+    const channel = (c) => {
+      const v = c / 255;
+      return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    };
+    const luminance = (c) => 0.2126 * channel(c[0]) + 0.7152 * channel(c[1]) + 0.0722 * channel(c[2]);
+    const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat(1);
+    const contrast = (a, b) => {
+      const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+      return (hi + 0.05) / (lo + 0.05);
+    };
+    const editor = document.querySelector('.editor-group-container.active .monaco-editor') || document.querySelector('.monaco-editor');
+    const background = parse(getComputedStyle(editor.querySelector('.monaco-editor-background') || editor).backgroundColor);
+    const foreground = parse(getComputedStyle(editor.querySelector('.view-lines')).color);
+    const texts = [...editor.querySelectorAll('.view-lines .view-line span span')]
+      .map((el) => ({ rect: el.getBoundingClientRect(), colour: parse(getComputedStyle(el).color), text: el.textContent }))
+      .filter((t) => t.rect.width > 0 && t.colour && /\S/.test(t.text));
+    const decorations = [];
+    for (const el of editor.querySelectorAll('[class*="ced-"]')) {
+      const rect = el.getBoundingClientRect();
+      if (rect.width === 0 || rect.height === 0) continue;
+      const style = getComputedStyle(el);
+      const fill = parse(style.backgroundColor) || [0, 0, 0, 0];
+      const underlineWidth = parseFloat(style.borderBottomWidth) || 0;
+      const underline = parse(style.borderBottomColor) || [0, 0, 0, 0];
+      const visible = fill[3] > 0 || (underlineWidth > 0 && underline[3] > 0);
+      if (!visible) continue;
+      const composite = over(fill, background);
+      const over_ = texts.filter((t) => t.rect.left < rect.right - 1 && t.rect.right > rect.left + 1 && t.rect.top < rect.bottom - 1 && t.rect.bottom > rect.top + 1);
+      decorations.push({
+        fill: style.backgroundColor,
+        underline: underlineWidth > 0 && underline[3] > 0 ? `${underlineWidth}px ${style.borderBottomStyle} ${style.borderBottomColor}` : '',
+        luminance: luminance(composite),
+        foregroundContrast: contrast(foreground, composite),
+        textContrast: over_.length ? Math.min(...over_.map((t) => contrast(t.colour, composite))) : null,
+      });
+    }
+    return { background: getComputedStyle(editor.querySelector('.monaco-editor-background') || editor).backgroundColor, foreground: getComputedStyle(editor.querySelector('.view-lines')).color, decorations };
+  });
+}
+
+/** Whether a computed CSS colour is the `#rrggbb[aa]` default (the browser rounds alpha to 2 or 3 digits; any fully transparent colour is "none"). */
+function isDefault(css, hex) {
+  const v = hex.replace('#', '');
+  const expected = [0, 2, 4].map((i) => parseInt(v.slice(i, i + 2), 16)).concat(v.length === 8 ? parseInt(v.slice(6, 8), 16) / 255 : 1);
+  const m = /rgba?\(([^)]+)\)/.exec(css || '');
+  if (!m) return false;
+  const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+  const actual = [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  if (actual[3] === 0 && expected[3] === 0) return true;
+  return actual.slice(0, 3).every((c, i) => c === expected[i]) && Math.abs(actual[3] - expected[3]) < 0.01;
 }
 
 function panelFrame(page) {
@@ -267,6 +343,59 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
       fs.writeFileSync(file, original);
       return `${items.length} candidates, top ${items.slice(0, 3).map((it, i) => `${JSON.stringify(it.word)} ${pcts[i]}%`).join(', ')}; click inserted ${JSON.stringify(word)}${word2 !== null ? `, Enter inserted ${JSON.stringify(word2)}` : ''}`;
     });
+
+    for (const theme of THEMES) {
+      await step(`heatmap in ${theme.label}: text keeps ${theme.minimum}:1 over every step, the defaults render, the legend shows them`, async () => {
+        await runCommand(page, 'Preferences: Color Theme');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.fill(theme.label);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: theme.label }).first().waitFor({ state: 'visible', timeout: 10_000 });
+        await page.keyboard.press('Enter');
+        await sleep(1500);
+        await openFile(page, 'prose.md');
+        await page.mouse.move(5, 5);
+        const before = await heatmapContrast(page);
+        if (before.decorations.length < 10) await runCommand(page, 'Surprisal Lens: Toggle Surprisal Heatmap');
+        const measured = await waitFor(async () => {
+          const m = await heatmapContrast(page);
+          return m.decorations.length >= 10 ? m : null;
+        }, { timeout: 60_000, message: 'heatmap decorations' });
+        await sleep(500);
+        await shot(theme.shot);
+        const defaults = CONTRIBUTED_COLOURS.filter((c) => /surprisal\d$/.test(c.id)).map((c) => c.defaults[theme.kind]);
+        const isStepFill = (css) => defaults.some((hex) => isDefault(css, hex));
+        const problems = [];
+        for (const d of measured.decorations) {
+          if (d.foregroundContrast < theme.minimum) problems.push(`editor text at ${d.foregroundContrast.toFixed(2)}:1 over ${d.fill}`);
+          if (!isStepFill(d.fill)) problems.push(`fill ${d.fill} is not one of the ${theme.kind} defaults ${defaults.join(' ')}`);
+        }
+        const fills = new Set(measured.decorations.map((d) => d.fill));
+        const underlines = new Set(measured.decorations.map((d) => d.underline).filter(Boolean));
+        if (theme.kind === 'highContrast') {
+          // Underlines of growing thickness replace the fills, so text keeps the theme's own contrast.
+          if ([...fills].some((f) => f !== 'rgba(0, 0, 0, 0)')) problems.push(`fills in high contrast: ${[...fills].join(', ')}`);
+          if (underlines.size < 2) problems.push(`${underlines.size} underline styles: expected several steps`);
+        } else if (fills.size < 2) {
+          problems.push(`a single fill (${[...fills].join(', ')}): expected several steps`);
+        }
+        // The legend at the top of the panel shows the same colours.
+        await runCommand(page, 'Surprisal Lens: Show Next-Word Distribution');
+        const legend = panelFrame(page).locator('#legend li');
+        await legend.first().waitFor({ state: 'visible', timeout: 30_000 });
+        const entries = await legend.evaluateAll((items) => items.map((li) => {
+          const swatch = li.querySelector('.swatch');
+          const style = getComputedStyle(swatch);
+          return { label: li.innerText.trim(), fill: style.backgroundColor, underline: parseFloat(style.borderBottomWidth) > 0 ? style.borderBottomColor : '' };
+        }));
+        if (entries.length !== 6 || !/^ab\s*0-3 bits \(uncoloured\)$/.test(entries[0].label)) problems.push(`legend ${JSON.stringify(entries.map((e) => e.label))}`);
+        for (const e of entries) if (!isStepFill(e.fill)) problems.push(`legend swatch fill ${e.fill} is not a ${theme.kind} default`);
+        await shot(`${theme.shot}-panel`);
+        await closePanelTab(page);
+        if (problems.length) throw new Error(problems.slice(0, 8).join('; '));
+        const texts = measured.decorations.map((d) => d.textContrast).filter((c) => c !== null);
+        return `${measured.decorations.length} decorations, ${fills.size} fills, ${underlines.size} underlines; editor text ≥ ${Math.min(...measured.decorations.map((d) => d.foregroundContrast)).toFixed(2)}:1, coloured text ≥ ${Math.min(...texts).toFixed(2)}:1; legend ${entries.length} entries`;
+      });
+    }
   }
 
   await closePage(page);
@@ -283,6 +412,14 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
 }
 
 /** Saves `name` (Ctrl+S in its editor) and returns the file's content once it is one of `expected` (or the last seen). */
+/** Closes the Next-Word panel's tab, if open. */
+async function closePanelTab(page) {
+  const tab = page.locator('.tabs-container .tab', { hasText: PANEL_TITLE }).first();
+  if (!(await tab.isVisible().catch(() => false))) return;
+  await tab.hover();
+  await tab.locator('.action-label.codicon-close, .codicon-close').first().click().catch(() => {});
+}
+
 async function saveAndRead(page, name, file, expected) {
   await page.locator('.tabs-container .tab', { hasText: name }).first().click();
   await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor({ timeout: 10_000 });

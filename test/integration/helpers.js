@@ -1,6 +1,6 @@
 // Helpers for the extension-host suite: the extension's test API, documents, hovers, and a
-// parser for the hover text (the contract: "Probability **12.3%**", "Surprisal … bits",
-// "Rank #n", "Entropy … bits", a "Top alternatives" section with percentages).
+// parser for the hover text (the contract: a headline "word · p% · b bits", "Rank #n", "Entropy … bits",
+// a "Top alternatives" section with percentages, a "Token t · p% · b bits" line per token).
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
@@ -86,7 +86,7 @@ async function waitForHover(uri, position, timeout = 90_000) {
   await waitFor(
     async () => {
       text = await hoverText(uri, position);
-      return /Probability/.test(text);
+      return /Top alternatives/.test(text);
     },
     { timeout, interval: 500, message: `a Surprisal Lens hover at ${position.line}:${position.character} (last hover text: ${JSON.stringify(text)})` },
   );

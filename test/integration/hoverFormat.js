@@ -14,14 +14,26 @@ function halfUlp(s) {
   return 0.5 * Math.pow(10, exponent - decimals);
 }
 
-/** Parses the hover Markdown into numbers; every field is null when absent. */
+/**
+ * Parses the hover into numbers; every field is null when absent. The hover's layout
+ * (src/core/hoverText.ts): a headline with the word (or token), its probability and bits;
+ * "Rank #n · Entropy e bits" of the prediction at the word's first token; "Top
+ * alternatives" (lines "#i token p%"); the panel link; then one "Token t · p% · b bits ·
+ * ln p = x · i of n" line per token of the word. probability, surprisal and logprob are the
+ * first token's (the one rank, entropy and the alternatives are about); word is the headline.
+ */
 function parseHover(text) {
   // Markdown escapes (the extension escapes every ASCII punctuation character in tokens).
   const plain = text.replace(/\\([!-/:-@[-`{-~])/g, '$1');
-  const field = (label, unit) => {
-    const m = new RegExp(`${label}[^0-9\\n]*?(<\\s*)?${NUM}\\s*${unit}`, 'i').exec(plain);
-    return m ? { value: Number(m[2]), text: m[2], lessThan: Boolean(m[1]) } : null;
+  const lines = plain.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const percentAndBits = (line) => {
+    const m = line ? new RegExp(`(<\\s*)?${NUM}\\s*%\\W+${NUM}\\s*bits`).exec(line.replace(/\*\*/g, '')) : null;
+    return m ? { probability: { value: Number(m[2]), text: m[2], lessThan: Boolean(m[1]) }, surprisal: { value: Number(m[3]), text: m[3], lessThan: false } } : null;
   };
+  const tokenLine = lines.find((l) => /^Token\b/.test(l));
+  const token = percentAndBits(tokenLine);
+  const headline = percentAndBits(lines[0]);
+  const entropy = new RegExp(`Entropy[^0-9\\n]*?${NUM}\\s*bits`, 'i').exec(plain);
   const rank = /Rank[^#\n]*#\s*([0-9][0-9,]*)/i.exec(plain);
   const altIndex = plain.search(/Top alternatives/i);
   const alternatives = [];
@@ -30,18 +42,22 @@ function parseHover(text) {
     for (const line of section) {
       // Links (e.g. a command URI with %-escapes) are not alternatives.
       if (/\]\(|command:/.test(line)) continue;
-      if (line.trim() === '' && alternatives.length > 0) break;
-      // The last percentage of a row: the probability column comes after the token's text.
+      if (!/^\s*#\d/.test(line)) {
+        if (alternatives.length > 0) break;
+        continue;
+      }
+      // The last percentage of a row: the probability comes after the token's text.
       const all = [...line.matchAll(new RegExp(`${NUM}\\s*%`, 'g'))];
       const m = all[all.length - 1];
       if (m) alternatives.push({ line: line.trim(), pct: Number(m[1]), text: m[1] });
     }
   }
-  const lnp = /ln\s*p\s*=\s*(-?[0-9]+(?:\.[0-9]+)?)/.exec(plain);
+  const lnp = tokenLine ? /ln\s*p\s*=\s*(-?[0-9]+(?:\.[0-9]+)?)/.exec(tokenLine) : null;
   return {
-    probability: field('Probability', '%'),
-    surprisal: field('Surprisal', 'bits'),
-    entropy: field('Entropy', 'bits'),
+    word: headline,
+    probability: token ? token.probability : null,
+    surprisal: token ? token.surprisal : null,
+    entropy: entropy ? { value: Number(entropy[1]), text: entropy[1] } : null,
     rank: rank ? Number(rank[1].replace(/,/g, '')) : null,
     logprob: lnp ? { value: Number(lnp[1]), text: lnp[1].replace(/^-/, '') } : null,
     hasAlternativesSection: altIndex >= 0,
@@ -52,8 +68,9 @@ function parseHover(text) {
 /** Checks a parsed hover for internal consistency; returns the parsed figures. */
 function assertHoverConsistent(text) {
   const h = parseHover(text);
-  assert.ok(h.probability, `hover lacks "Probability <n>%": ${text}`);
-  assert.ok(h.surprisal, `hover lacks "Surprisal <n> bits": ${text}`);
+  assert.ok(h.word, `hover lacks a headline "<word> · <n>% · <n> bits": ${text}`);
+  assert.ok(h.probability, `hover lacks a "Token <t> · <n>% · <n> bits" line: ${text}`);
+  assert.ok(h.surprisal, `hover lacks the token's surprisal: ${text}`);
   assert.ok(h.rank !== null, `hover lacks "Rank #<n>": ${text}`);
   assert.ok(h.entropy, `hover lacks "Entropy <n> bits": ${text}`);
   assert.ok(h.hasAlternativesSection, `hover lacks a "Top alternatives" section: ${text}`);
@@ -76,7 +93,9 @@ function assertHoverConsistent(text) {
       `surprisal ${s} bits is not -log2(${p}%) = ${(-Math.log2(p / 100)).toFixed(3)} bits`,
     );
   }
-  // "(ln p = …)", when shown, is the same probability.
+  // The word holds the first token: it cannot be more probable (nor less surprising).
+  assert.ok(h.word.surprisal.value >= h.surprisal.value - halfUlp(h.word.surprisal.text) - halfUlp(h.surprisal.text) - 1e-9, `word ${h.word.surprisal.value} bits < its first token's ${h.surprisal.value} bits`);
+  // "ln p = …", when shown, is the same probability.
   if (h.logprob && !h.probability.lessThan) {
     const fromLn = Math.exp(h.logprob.value) * 100;
     const lnTol = fromLn * (Math.exp(halfUlp(h.logprob.text)) - 1);

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { bucketTokens, describeBucket, rankBucket, surprisalBin } from '../../src/core/colorBins';
 import { LanguageModel } from '../../src/core/engine';
 import { formatPercent } from '../../src/core/format';
-import { escapeMarkdown, hoverMarkdown } from '../../src/core/hoverText';
+import { unitAt, wordUnits } from '../../src/core/heatUnits';
+import { escapeMarkdown, HOVER_ALTERNATIVES, hoverMarkdown } from '../../src/core/hoverText';
 import { findSurprising, tokenAt } from '../../src/core/tokenView';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
@@ -22,21 +23,49 @@ describe('hover Markdown', () => {
       assert.ok(!/<script>/.test(md), 'no raw HTML');
       assert.ok(!/\]\(command:workbench/.test(md), 'no live command link from the text');
       assert.ok(!md.includes('tiny*model'), 'model name escaped');
-      assert.match(md, /Probability \*\*[\d.e+-]+%\*\*/);
+      assert.match(md, /^Token \*\*.*\*\* \u00B7 \*\*[\d.e+-]+%\*\* \u00B7 \*\*[\d.]+ bits\*\* \u00B7 ln p = -?[\d.]+ \u00B7 \d+ of \d+ {2}$/m);
       assert.match(md, /Rank \*\*#\d+\*\*/);
       assert.match(md, /Entropy \*\*[\d.]+ bits\*\*/);
       assert.match(md, /\*\*Top alternatives\*\*/);
     }
   });
 
-  it('marks the actual token and shows the word probability for multi-token words', async () => {
-    const text = 'extraordinarily';
+  it('leads with the word: its probability is the product of its tokens, then the prediction at its first token', async () => {
+    const text = 'an extraordinarily long word';
     const scores = await model.score(text);
-    assert.ok(scores.tokenCount > 1);
-    const md = hoverMarkdown(scores, 1, { text, tokenText: (id) => model.tokenizer.displayText(id), modelName: 'tiny', panelCommandUri: 'command:surprisalLens.showNextWords?%5B%5D' });
+    const words = wordUnits(text, scores);
+    const w = unitAt(words, text.indexOf('extraordinarily') + 3)!;
+    assert.equal(text.slice(words.starts[w]!, words.ends[w]!), 'extraordinarily', 'the word, without the space before it');
+    const [first, last] = [words.firstToken[w]!, words.lastToken[w]!];
+    assert.ok(last > first, 'a word of several tokens in the tiny model');
+    const md = hoverMarkdown(scores, last, { text, tokenText: (id) => model.tokenizer.displayText(id), modelName: 'tiny', panelCommandUri: 'command:surprisalLens.showNextWords?%5B%5D', words });
+    const lines = md.split('\n');
+    let bits = 0;
+    for (let i = first; i <= last; i++) bits -= scores.logprobs[i]! / Math.LN2;
+    assert.equal(lines[0], `**extraordinarily** \u00B7 **${formatPercent(2 ** -bits)}** \u00B7 **${bits.toFixed(2)} bits**  `);
+    assert.match(lines[1]!, new RegExp(`^Rank \\*\\*#${scores.ranks[first]}\\*\\* \u00B7 Entropy \\*\\*${scores.entropies[first]!.toFixed(2)} bits\\*\\* at `));
     assert.match(md, /actual/);
-    assert.match(md, new RegExp(`\\(${scores.tokenCount} tokens\\)`));
-    assert.match(md, /\[Show next-word distribution here\]\(command:surprisalLens\.showNextWords/);
+    assert.match(md, new RegExp(`word of ${last - first + 1} tokens`));
+    const link = lines.findIndex((l) => l.startsWith('[Show next-word distribution here](command:surprisalLens.showNextWords'));
+    // One token-detail line per token of the word (at most 6, then a count), after the link.
+    const details = lines.filter((l) => l.startsWith('Token **'));
+    assert.equal(details.length, Math.min(6, last - first + 1));
+    if (last - first + 1 > 6) assert.ok(lines.includes(`Token \u2026 and ${last - first + 1 - 6} more tokens of this word  `));
+    assert.ok(lines.indexOf(details[0]!) > link, 'token detail below the link');
+    // The same word is found from any of its tokens.
+    assert.equal(hoverMarkdown(scores, first, { text, tokenText: (id) => model.tokenizer.displayText(id), modelName: 'tiny', panelCommandUri: null, words }).split('\n')[0], lines[0]);
+  });
+
+  it('lists at most five alternatives, plus the actual token when it is not among them', async () => {
+    const text = 'The quick brown fox jumps over the lazy dog.';
+    const scores = await model.score(text, { topK: 10 });
+    for (let i = 0; i < scores.tokenCount; i++) {
+      const md = hoverMarkdown(scores, i, { text, tokenText: (id) => model.tokenizer.displayText(id), modelName: 'tiny', panelCommandUri: null });
+      const rows = md.split('\n').filter((l) => /^#\d+ /.test(l));
+      const actualListed = scores.ranks[i]! <= HOVER_ALTERNATIVES;
+      assert.equal(rows.length, actualListed ? HOVER_ALTERNATIVES : HOVER_ALTERNATIVES + 1, md);
+      assert.equal(rows.filter((r) => r.includes('\u25C0 actual')).length, 1);
+    }
   });
 
   it('escapes Markdown punctuation', () => {
@@ -82,16 +111,19 @@ describe('surprising-token navigation', () => {
 
 describe('colour bins', () => {
   it('describes a bucket for the legend', () => {
-    assert.equal(describeBucket(5, 3, { mode: 'surprisal', maxBits: 16 }), 'step 3 of 8 (4-6 bits)');
-    assert.equal(describeBucket(20, 3, { mode: 'surprisal', maxBits: 16 }), 'step 8 of 8 (14 bits and more)');
+    assert.equal(describeBucket(1, 3, { mode: 'surprisal', maxBits: 18 }), 'expected, 0-3 bits (uncoloured)');
+    assert.equal(describeBucket(7, 3, { mode: 'surprisal', maxBits: 18 }), 'step 2 of 5 (6-9 bits)');
+    assert.equal(describeBucket(20, 3, { mode: 'surprisal', maxBits: 18 }), 'step 5 of 5 (15 bits and more)');
     assert.equal(describeBucket(5, 50, { mode: 'rank', thresholds: [10, 100, 1000] }), 'rank bucket ranks 11-100');
+    assert.equal(describeBucket(5, 2, { mode: 'rank', thresholds: [10, 100, 1000] }), 'rank bucket top 10 (uncoloured)');
   });
-  it('bins surprisal into 8 steps with an open last step', () => {
-    assert.equal(surprisalBin(0, 16), 0);
-    assert.equal(surprisalBin(1.99, 16), 0);
-    assert.equal(surprisalBin(2, 16), 1);
-    assert.equal(surprisalBin(15.9, 16), 7);
-    assert.equal(surprisalBin(100, 16), 7);
+  it('bins surprisal into 6 steps with an open last step', () => {
+    assert.equal(surprisalBin(0, 18), 0);
+    assert.equal(surprisalBin(2.99, 18), 0);
+    assert.equal(surprisalBin(3, 18), 1);
+    assert.equal(surprisalBin(14.9, 18), 4);
+    assert.equal(surprisalBin(15, 18), 5);
+    assert.equal(surprisalBin(100, 18), 5);
   });
   it('uses GLTR rank buckets with configurable thresholds', () => {
     assert.deepEqual([1, 10, 11, 100, 101, 1000, 1001].map((r) => rankBucket(r, [10, 100, 1000])), [0, 0, 1, 1, 2, 2, 3]);

@@ -350,12 +350,13 @@ describe('panel messages', () => {
       logprobs: Float64Array.from(bits, (b) => -b * Math.LN2),
       ranks: Int32Array.from([0, 1, 50, 500, 5000, 10]),
     };
-    const figures = documentFigures(scores, [10, 100, 1000], 16);
+    const figures = documentFigures(scores, [10, 100, 1000], 18);
     assert.deepEqual(figures.rankBuckets.map((b) => b.count), [2, 1, 1, 1]);
     assert.deepEqual(figures.rankBuckets.map((b) => b.label), ['top 10', 'top 100', 'top 1000', 'beyond 1000']);
-    // 8 bins of 2 bits; the last is open.
-    assert.deepEqual(figures.histogram.map((b) => b.count), [2, 1, 0, 0, 1, 0, 0, 1]);
-    assert.equal(figures.histogram[7]!.toBits, Infinity);
+    // 6 steps of 3 bits; the last is open.
+    assert.deepEqual(figures.histogram.map((b) => b.count), [2, 1, 0, 1, 0, 1]);
+    assert.deepEqual(figures.histogram.map((b) => b.fromBits), [0, 3, 6, 9, 12, 15]);
+    assert.equal(figures.histogram[5]!.toBits, Infinity);
     assert.deepEqual(figures.sparkline.map((p) => p.tokenIndex), [1, 2, 3, 4, 5]);
     assert.ok(Math.abs(figures.sparkline[3]!.bits - 17) < 1e-9);
   });

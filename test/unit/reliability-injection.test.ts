@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/core/engine';
 import type { DocumentScores } from '../../src/core/types';
+import { swatchDataUri } from '../../src/core/heatmapColors';
+import { wordUnits } from '../../src/core/heatUnits';
 import { hoverMarkdown, type HoverContext } from '../../src/core/hoverText';
 import fc from 'fast-check';
 import { fragment, hostileDocument } from '../helpers/fuzzText';
@@ -26,6 +28,8 @@ const PAYLOADS = [
   '\u2028line separator', '\u202Eright-to-left override', 'trailing backslash\\',
 ];
 const LONG = 'A'.repeat(50_000);
+const OWN_SWATCH = / !\[colour of step \d\]\(data:image\/svg\+xml;base64,[A-Za-z0-9+/]+=*\)/;
+const SWATCH = swatchDataUri('dark', 3);
 
 /** The Markdown with every backslash-escaped character replaced by a placeholder (so what remains is live syntax). */
 function liveSyntax(md: string): string {
@@ -41,15 +45,15 @@ function liveSyntax(md: string): string {
   return out;
 }
 
-const ALLOWED_LINE = /^(|\*\*.*|Probability \*\*.*|Surprisal \*\*.*|Rank \*\*.*|Word .*|\| .*|\|--:.*|\[Show next-word distribution here\]\(.*|Unscored: .*)$/;
+const ALLOWED_LINE = /^(|\*\*.*|Rank \*\*.*|Heatmap: .*|#\d+ .*|Token \*\*.*|Token \u2026 and \d+ more tokens of this word  |Model .*|\[Show next-word distribution here\]\(.*|Unscored: .*)$/;
 
 function assertInert(md: string, label: string, withLink: boolean): void {
   assert.ok(!md.includes('\r'), `${label}: no carriage return`);
   let lines = md.split('\n');
-  if (withLink) {
-    assert.equal(lines.at(-1), `[Show next-word distribution here](${OWN_LINK})`, `${label}: the own link, last`);
-    lines = lines.slice(0, -1);
-  }
+  const links = lines.filter((line) => line.startsWith('[Show'));
+  assert.deepEqual(links, withLink ? [`[Show next-word distribution here](${OWN_LINK})`] : [], `${label}: the own link, once, on its own line`);
+  // The extension's own colour swatch (a generated SVG) is the one image allowed.
+  lines = lines.filter((line) => !line.startsWith('[Show')).map((line) => line.replace(OWN_SWATCH, ''));
   for (const line of lines) assert.match(line, ALLOWED_LINE, `${label}: a line of the template, not from the data: ${JSON.stringify(line.slice(0, 80))}`);
   const live = liveSyntax(lines.join('\n'));
   for (const c of ['<', '>', '`', '_', '~', '&', '[', ']', '!', '$', '^']) {
@@ -57,12 +61,9 @@ function assertInert(md: string, label: string, withLink: boolean): void {
   }
   assert.doesNotMatch(live, /command:|https?:|www\.|javascript:|data:/i, `${label}: no link target`);
   for (const run of live.match(/\*+/g) ?? []) assert.equal(run, '**', `${label}: only the template's bold markers`);
-  for (const line of live.split('\n')) {
-    const cells = (line.match(/\|/g) ?? []).length;
-    if (line.startsWith('|')) assert.equal(cells, 5, `${label}: table rows keep their 4 cells: ${JSON.stringify(line.slice(0, 80))}`);
-    else assert.equal(cells, 0, `${label}: no table syntax outside the table`);
-  }
-  const liveAll = liveSyntax(md);
+  assert.ok(!live.includes('|'), `${label}: no table syntax`);
+  // The template's own bold pairs (around escaped text) are not payloads.
+  const liveAll = liveSyntax(md).replace(/\*\*([^*\n]*)\*\*/g, '\u0002$1\u0002');
   for (const payload of PAYLOADS) {
     if (payload.length > 3 && /[*_`<[&~|#]/.test(payload)) assert.ok(!liveAll.includes(payload), `${label}: raw payload ${JSON.stringify(payload)}`);
   }
@@ -92,6 +93,16 @@ describe('hover Markdown injection', () => {
     for (let i = 0; i < scores.tokenCount; i += 3) assertInert(hoverMarkdown(scores, i, context({ tokenText: hostile })), `token ${i}`, true);
   });
 
+  it('with the words and the heatmap\'s swatch, every hover is still inert', () => {
+    const words = wordUnits(text, scores);
+    const withSwatch = context({ words, heatmap: { mode: 'surprisal', maxBits: 18 }, swatch: () => SWATCH, stepOf: () => 3 });
+    for (let i = 0; i < scores.tokenCount; i += 2) {
+      const md = hoverMarkdown(scores, i, withSwatch);
+      assertInert(md, `token ${i}`, true);
+      if (!md.includes('Unscored')) assert.ok(md.split('\n')[0]!.endsWith(`![colour of step 3](${SWATCH})  `), 'the swatch ends the first line');
+    }
+  });
+
   it('without the panel link there is no link at all', () => {
     for (let i = 0; i < scores.tokenCount; i += 7) assertInert(hoverMarkdown(scores, i, context({ panelCommandUri: null })), `token ${i}`, false);
   });
@@ -107,8 +118,9 @@ describe('hover Markdown injection', () => {
       assert.ok(longest(md) < 400, `token ${i}: a line of ${longest(md)} characters`);
       assert.ok(!md.includes('A'.repeat(41)), 'a long token is cut at 40 characters');
     }
-    const word = hoverMarkdown(scores, wordToken, context());
-    assert.match(word, /Word x{40}\u2026 \(\d+ tokens\)/, 'the 1,500-character word is shortened');
+    const word = hoverMarkdown(scores, wordToken, context({ words: wordUnits(text, scores) }));
+    assert.match(word, /^\*\*x{40}\u2026\*\* \u00B7 /, 'the 1,500-character word is shortened');
+    assert.ok(word.length < 4_000);
   });
 
   it('fast-check: 300 hostile documents, vocabularies and model names give inert hovers', async () => {
