@@ -284,94 +284,174 @@ export async function nextWordDistribution(
   options: NextWordOptions = {},
   cancellation?: Cancellation,
 ): Promise<NextWordDistribution> {
-  const maxWords = Math.max(1, Math.floor(options.maxWords ?? DEFAULT_MAX_WORDS));
-  const beamWidth = Math.max(1, Math.floor(options.beamWidth ?? DEFAULT_BEAM_WIDTH));
-  const maxTokensPerWord = Math.max(1, Math.floor(options.maxTokensPerWord ?? DEFAULT_MAX_TOKENS_PER_WORD));
   check(cancellation);
+  const maxWords = Math.max(1, Math.floor(options.maxWords ?? DEFAULT_MAX_WORDS));
+  if (options.rawTokens) return nextTokenList(model, context, maxWords, cancellation);
 
-  if (options.rawTokens) {
-    const next = await model.predictNext(context, maxWords);
-    check(cancellation);
-    const tokenizer = model.tokenizer;
-    const words = next.candidates.map((c) => {
-      const special = c.id === model.info.bosTokenId || SPECIAL_TEXT.test(c.text);
-      const completion = special ? '' : (decodeStrict(tokenizer.pieceBytes(c.id)) ?? '');
-      return { text: c.text, completion, prob: c.prob, tokens: [c.id] };
-    });
-    const room = model.info.bosTokenId === null ? model.info.windowSize : model.info.windowSize - 1;
-    // One token more than the window tells whether the context was cut.
-    const contextIds = tokenizer.encodeTail(context, room + 1).ids.length;
-    return {
-      words,
-      entropyBits: next.entropyBits,
-      contextTail: tailWords(context),
-      mode: 'tokens',
-      partial: '',
-      midWord: false,
-      endsHereProb: 0,
-      partialProb: 1,
-      exact: true,
-      steps: 1,
-      contextTokens: Math.min(contextIds, room),
-      truncated: contextIds > room,
-    };
-  }
-
-  const vocab = vocabOf(model);
   const { before, partial, midWord } = splitAtWord(context);
-  const typed = encoder.encode(partial);
-  const tokenizer = model.tokenizer;
+  const maxTokensPerWord = Math.max(1, Math.floor(options.maxTokensPerWord ?? DEFAULT_MAX_TOKENS_PER_WORD));
   // The typed part may take a few tokens of its own before the word's new tokens start.
-  const typedTokens = partial === '' ? 0 : tokenizer.encode(partial).ids.length;
-  const bos = model.info.bosTokenId;
+  const typedTokens = partial === '' ? 0 : model.tokenizer.encode(partial).ids.length;
   const depthLimit = maxTokensPerWord + Math.max(0, typedTokens - 1);
+  const bos = model.info.bosTokenId;
   const room = Math.max(1, model.info.windowSize - (bos === null ? 0 : 1) - depthLimit);
   // Only the window is conditioned on; one token more tells whether the context was cut.
-  const beforeIds = tokenizer.encodeTail(before, room + 1).ids;
+  const beforeIds = model.tokenizer.encodeTail(before, room + 1).ids;
   const ids = Array.from(beforeIds.subarray(Math.max(0, beforeIds.length - room)));
-  const base = {
-    contextTail: tailWords(context),
-    mode: 'words' as const,
-    partial,
-    midWord,
-    contextTokens: ids.length,
-    truncated: beforeIds.length > ids.length,
-  };
+  const base = { contextTail: tailWords(context), mode: 'words' as const, partial, midWord, contextTokens: ids.length, truncated: beforeIds.length > ids.length };
   if (ids.length === 0 && bos === null) {
     // Nothing to condition on (no BOS token and an empty context).
     return { ...base, words: [], entropyBits: NaN, endsHereProb: 0, partialProb: 0, exact: false, steps: 0 };
   }
+  const search = new WordSearch(model, encoder.encode(partial), {
+    maxWords,
+    depthLimit,
+    budget: Math.max(1, Math.floor(options.beamWidth ?? DEFAULT_BEAM_WIDTH)) * maxTokensPerWord,
+    maxLive: Math.max(1, Math.floor(options.maxLiveStates ?? DEFAULT_MAX_LIVE_STATES)),
+  }, cancellation);
+  const result = await search.run(ids);
+  return { ...base, ...result };
+}
 
-  const root: Node = { parent: null, token: -1, depth: 0, logp: 0, bytes: new Uint8Array(0), covered: typed.length === 0, state: null, openChildren: 0 };
-  root.state = await model.step(null, ids);
+/** Raw-token mode: the next tokens exactly as `LanguageModel.predictNext` ranks them. */
+async function nextTokenList(model: LanguageModel, context: string, maxWords: number, cancellation: Cancellation | undefined): Promise<NextWordDistribution> {
+  const next = await model.predictNext(context, maxWords);
   check(cancellation);
-  let steps = 1;
-  const entropy = entropyBits(root.state.nextLogprobs);
-
-  const budget = beamWidth * maxTokensPerWord;
-  const maxLive = Math.max(1, Math.floor(options.maxLiveStates ?? DEFAULT_MAX_LIVE_STATES));
-  /** Prefixes (not the root) holding a cache that children still need. */
-  const live = new Set<Node>();
-  const found = new Map<string, WordEntry>();
-  let partialMass = typed.length === 0 ? 1 : 0;
-  // The k-th best listable word's probability: no prefix below it can place a word in the list.
-  let threshold = 0;
-  let droppedBest = -Infinity; // ln P of the best child left out for lack of budget
-  const listable = (entry: WordEntry) => entry.bytes.length > typed.length && decodeStrict(entry.bytes) !== undefined;
-  const updateThreshold = () => {
-    const probs: number[] = [];
-    for (const entry of found.values()) if (listable(entry)) probs.push(entry.prob);
-    if (probs.length < maxWords) return;
-    probs.sort((a, b) => b - a);
-    threshold = probs[maxWords - 1]!;
+  const tokenizer = model.tokenizer;
+  const words = next.candidates.map((c) => {
+    const special = c.id === model.info.bosTokenId || SPECIAL_TEXT.test(c.text);
+    const completion = special ? '' : (decodeStrict(tokenizer.pieceBytes(c.id)) ?? '');
+    return { text: c.text, completion, prob: c.prob, tokens: [c.id] };
+  });
+  const room = model.info.bosTokenId === null ? model.info.windowSize : model.info.windowSize - 1;
+  // One token more than the window tells whether the context was cut.
+  const contextIds = tokenizer.encodeTail(context, room + 1).ids.length;
+  return {
+    words,
+    entropyBits: next.entropyBits,
+    contextTail: tailWords(context),
+    mode: 'tokens',
+    partial: '',
+    midWord: false,
+    endsHereProb: 0,
+    partialProb: 1,
+    exact: true,
+    steps: 1,
+    contextTokens: Math.min(contextIds, room),
+    truncated: contextIds > room,
   };
+}
 
-  const record = (node: Node, prob: number) => {
+interface SearchLimits {
+  readonly maxWords: number;
+  /** The longest word searched, in tokens (the typed part's included). */
+  readonly depthLimit: number;
+  /** Model steps allowed after the context's. */
+  readonly budget: number;
+  /** Prefixes whose key/value cache is kept at a time. */
+  readonly maxLive: number;
+}
+
+type SearchResult = Pick<NextWordDistribution, 'words' | 'entropyBits' | 'endsHereProb' | 'partialProb' | 'exact' | 'steps'>;
+
+/**
+ * Best-first search over token continuations of the context for whole words: the most
+ * probable prefix is run next, a word is recorded with the probability that the token
+ * after it starts a new word, and the search stops once no open prefix can place a word in
+ * the list (exact) or the step budget is spent.
+ */
+class WordSearch {
+  private readonly vocab: Vocab;
+  private readonly root: Node;
+  /** Prefixes (not the root) holding a cache that children still need. */
+  private readonly live = new Set<Node>();
+  private readonly found = new Map<string, WordEntry>();
+  private readonly frontier = new Frontier();
+  private steps = 0;
+  /** P(the typed part | context), summed over the tokenizations found. */
+  private partialMass: number;
+  /** The k-th best listable word's probability: no prefix below it can place a word in the list. */
+  private threshold = 0;
+  /** ln P of the best child left out for lack of budget. */
+  private droppedBest = -Infinity;
+
+  constructor(
+    private readonly model: LanguageModel,
+    private readonly typed: Uint8Array,
+    private readonly limits: SearchLimits,
+    private readonly cancellation: Cancellation | undefined,
+  ) {
+    this.vocab = vocabOf(model);
+    this.root = { parent: null, token: -1, depth: 0, logp: 0, bytes: new Uint8Array(0), covered: typed.length === 0, state: null, openChildren: 0 };
+    this.partialMass = typed.length === 0 ? 1 : 0;
+  }
+
+  async run(contextIds: number[]): Promise<SearchResult> {
+    const root = this.root;
+    root.state = await this.model.step(null, contextIds);
+    check(this.cancellation);
+    this.steps = 1;
+    const entropy = entropyBits(root.state.nextLogprobs);
+    this.expand(root);
+    const budgetSpent = await this.searchFrontier();
+    // Remaining open prefixes (and children left out for lack of budget) bound every unlisted word.
+    const openBest = Math.max(this.frontier.peek()?.logp ?? -Infinity, this.droppedBest);
+    const exact = !budgetSpent && (openBest === -Infinity || (this.threshold > 0 && openBest <= Math.log(this.threshold)));
+    return { ...this.rankedWords(), entropyBits: entropy, partialProb: Math.min(1, this.partialMass), exact, steps: this.steps };
+  }
+
+  /** Runs prefixes best first; true when it stopped because the step budget was spent. */
+  private async searchFrontier(): Promise<boolean> {
+    const { frontier, vocab, limits } = this;
+    while (frontier.size > 0) {
+      const top = frontier.peek()!;
+      if (this.threshold > 0 && !(top.logp > Math.log(this.threshold))) return false;
+      const parent = top.parent!;
+      const rerun = parent.state === null;
+      if (this.steps + (rerun ? 2 : 1) > 1 + limits.budget) return true;
+      frontier.pop();
+      if (rerun) {
+        // The parent's cache was dropped: run its tokens again after the context.
+        parent.state = await this.model.step(this.root.state!, pathTokens(parent).slice());
+        check(this.cancellation);
+        this.steps++;
+        this.live.add(parent);
+      }
+      top.state = await this.model.step(parent.state, [top.token]);
+      check(this.cancellation);
+      this.steps++;
+      this.release(parent);
+      const lp = top.state.nextLogprobs;
+      if (top.covered) {
+        // The word ends here with the probability that the next token starts a new one.
+        let continuing = 0;
+        for (const id of vocab.continuationIds) if (id < lp.length) continuing += Math.exp(lp[id]!);
+        this.record(top, Math.exp(top.logp) * Math.max(0, 1 - continuing));
+      }
+      if (top.depth < limits.depthLimit) this.expand(top);
+      else top.state = null;
+    }
+    return false;
+  }
+
+  private listable(entry: WordEntry): boolean {
+    return entry.bytes.length > this.typed.length && decodeStrict(entry.bytes) !== undefined;
+  }
+
+  private updateThreshold(): void {
+    const probs: number[] = [];
+    for (const entry of this.found.values()) if (this.listable(entry)) probs.push(entry.prob);
+    if (probs.length < this.limits.maxWords) return;
+    probs.sort((a, b) => b - a);
+    this.threshold = probs[this.limits.maxWords - 1]!;
+  }
+
+  private record(node: Node, prob: number): void {
     if (!(prob > 0)) return;
     const key = utf8.decode(node.bytes);
-    const entry = found.get(key);
+    const entry = this.found.get(key);
     if (!entry) {
-      found.set(key, { prob, bestPath: prob, tokens: pathTokens(node), bytes: node.bytes });
+      this.found.set(key, { prob, bestPath: prob, tokens: pathTokens(node), bytes: node.bytes });
     } else {
       entry.prob += prob;
       if (prob > entry.bestPath) {
@@ -379,16 +459,17 @@ export async function nextWordDistribution(
         entry.tokens = pathTokens(node);
       }
     }
-    updateThreshold();
-  };
+    this.updateThreshold();
+  }
 
-  const frontier = new Frontier();
-  const expand = (node: Node) => {
+  /** Pushes the children of a prefix worth running (within the budget) onto the frontier. */
+  private expand(node: Node): void {
+    const { vocab, typed } = this;
     const lp = node.state!.nextLogprobs;
     const width = Math.min(lp.length, vocab.cls.length);
     const children: Node[] = [];
     const consumed = node.bytes.length;
-    const logThreshold = threshold > 0 ? Math.log(threshold) : -Infinity;
+    const logThreshold = this.threshold > 0 ? Math.log(this.threshold) : -Infinity;
     const consider = (id: number) => {
       const logp = node.logp + lp[id]!;
       const token = vocab.bytes[id]!;
@@ -398,7 +479,7 @@ export async function nextWordDistribution(
         if (match === 0) return;
         if (match === 2) {
           covered = true;
-          partialMass += Math.exp(logp);
+          this.partialMass += Math.exp(logp);
         }
       }
       const whitespaceEnd = covered && endsInWhitespace(token);
@@ -406,7 +487,7 @@ export async function nextWordDistribution(
       const child: Node = { parent: node, token: id, depth: node.depth + 1, logp, bytes: concat(node.bytes, token), covered, state: null, openChildren: 0 };
       // A word that ends in whitespace (a newline, an indent) is complete whatever follows:
       // no model step is needed for it.
-      if (whitespaceEnd) record(child, Math.exp(logp));
+      if (whitespaceEnd) this.record(child, Math.exp(logp));
       else children.push(child);
     };
     if (node.depth === 0 || !node.covered) {
@@ -416,103 +497,58 @@ export async function nextWordDistribution(
       for (const id of vocab.continuationIds) if (id < width) consider(id);
     }
     // Only as many prefixes as steps are left can ever be run.
-    const room = Math.max(0, 1 + budget - steps);
+    const room = Math.max(0, 1 + this.limits.budget - this.steps);
     if (children.length > room) {
       children.sort((a, b) => b.logp - a.logp);
-      droppedBest = Math.max(droppedBest, children[room]!.logp);
+      this.droppedBest = Math.max(this.droppedBest, children[room]!.logp);
       children.length = room;
     }
-    for (const child of children) frontier.push(child);
+    for (const child of children) this.frontier.push(child);
     node.openChildren = children.length;
-    if (node === root) return; // the context's cache is kept to the end
+    if (node === this.root) return; // the context's cache is kept to the end
     if (children.length === 0) {
       node.state = null;
       return;
     }
-    live.add(node);
+    this.live.add(node);
     // Over the cap, drop the cache of the least probable prefix: its children are the
     // least likely to be run.
-    while (live.size > maxLive) {
+    while (this.live.size > this.limits.maxLive) {
       let worst: Node | undefined;
-      for (const n of live) if (!worst || n.logp < worst.logp) worst = n;
+      for (const n of this.live) if (!worst || n.logp < worst.logp) worst = n;
       worst!.state = null;
-      live.delete(worst!);
+      this.live.delete(worst!);
     }
-  };
-  const release = (node: Node) => {
-    if (--node.openChildren === 0 && node !== root) {
+  }
+
+  private release(node: Node): void {
+    if (--node.openChildren === 0 && node !== this.root) {
       node.state = null;
-      live.delete(node);
+      this.live.delete(node);
     }
-  };
+  }
 
-  expand(root);
-  let budgetSpent = false;
-  while (frontier.size > 0) {
-    const top = frontier.peek()!;
-    if (threshold > 0 && !(top.logp > Math.log(threshold))) break;
-    const parent = top.parent!;
-    const rerun = parent.state === null;
-    if (steps + (rerun ? 2 : 1) > 1 + budget) {
-      budgetSpent = true;
-      break;
+  /** The listed words, normalised by P(typed part), best first, their total kept at most 1. */
+  private rankedWords(): Pick<SearchResult, 'words' | 'endsHereProb'> {
+    const typedLength = this.typed.length;
+    const norm = typedLength === 0 ? 1 : this.partialMass;
+    let endsHere = 0;
+    for (const entry of this.found.values()) if (entry.bytes.length === typedLength) endsHere += entry.prob;
+    const ranked = [...this.found.values()].filter((entry) => this.listable(entry)).sort((a, b) => b.prob - a.prob).slice(0, this.limits.maxWords);
+    let total = 0;
+    const words: NextWord[] = ranked.map((entry) => {
+      const prob = norm > 0 ? entry.prob / norm : 0;
+      total += prob;
+      return { text: utf8.decode(entry.bytes), completion: utf8.decode(entry.bytes.subarray(typedLength)), prob, tokens: entry.tokens };
+    });
+    const endsHereProb = norm > 0 ? Math.min(1, endsHere / norm) : 0;
+    // Guard the "at most 1" guarantee against rounding.
+    if (total + endsHereProb > 1) {
+      const scale = 1 / (total + endsHereProb);
+      for (let i = 0; i < words.length; i++) words[i] = { ...words[i]!, prob: words[i]!.prob * scale };
     }
-    frontier.pop();
-    if (rerun) {
-      // The parent's cache was dropped: run its tokens again after the context.
-      parent.state = await model.step(root.state!, pathTokens(parent).slice());
-      check(cancellation);
-      steps++;
-      live.add(parent);
-    }
-    top.state = await model.step(parent.state, [top.token]);
-    check(cancellation);
-    steps++;
-    release(parent);
-    const lp = top.state.nextLogprobs;
-    if (top.covered) {
-      // The word ends here with the probability that the next token starts a new one.
-      let continuing = 0;
-      for (const id of vocab.continuationIds) if (id < lp.length) continuing += Math.exp(lp[id]!);
-      record(top, Math.exp(top.logp) * Math.max(0, 1 - continuing));
-    }
-    if (top.depth < depthLimit) expand(top);
-    else top.state = null;
+    return { words, endsHereProb };
   }
-  // Remaining open prefixes (and children left out for lack of budget) bound every unlisted word.
-  const openBest = Math.max(frontier.peek()?.logp ?? -Infinity, droppedBest);
-  const exact = !budgetSpent && (openBest === -Infinity || (threshold > 0 && openBest <= Math.log(threshold)));
-
-  const norm = typed.length === 0 ? 1 : partialMass;
-  let endsHere = 0;
-  const words: NextWord[] = [];
-  for (const entry of found.values()) {
-    if (entry.bytes.length === typed.length) endsHere += entry.prob;
-  }
-  const ranked = [...found.values()].filter(listable).sort((a, b) => b.prob - a.prob).slice(0, maxWords);
-  let total = 0;
-  for (const entry of ranked) {
-    const text = utf8.decode(entry.bytes);
-    const completion = utf8.decode(entry.bytes.subarray(typed.length));
-    const prob = norm > 0 ? entry.prob / norm : 0;
-    total += prob;
-    words.push({ text, completion, prob, tokens: entry.tokens });
-  }
-  const endsHereProb = norm > 0 ? Math.min(1, endsHere / norm) : 0;
-  // Guard the "at most 1" guarantee against rounding.
-  if (total + endsHereProb > 1) {
-    const scale = 1 / (total + endsHereProb);
-    for (let i = 0; i < words.length; i++) words[i] = { ...words[i]!, prob: words[i]!.prob * scale };
-  }
-  return {
-    ...base,
-    words,
-    entropyBits: entropy,
-    endsHereProb,
-    partialProb: Math.min(1, partialMass),
-    exact,
-    steps,
-  };
 }
 
 function pathTokens(node: Node): number[] {
