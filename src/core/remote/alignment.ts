@@ -39,12 +39,13 @@ export interface AlignedTokens {
   /** UTF-16 ranges of the `count` covering tokens; they tile the text. */
   readonly starts: Int32Array;
   readonly ends: Int32Array;
-  /** How each covering token reads, from the document bytes it covers (stray bytes as `\xNN`, as local display text). */
-  readonly displayTexts: string[];
+  /** How covering token `k` reads, from the document bytes it covers (stray bytes as `\xNN`, as local display text). */
+  displayText(k: number): string;
 }
 
 const encoder = new TextEncoder();
 const lossy = new TextDecoder('utf-8');
+const strict = new TextDecoder('utf-8', { fatal: true });
 const SPACE = 0x20;
 const REPLACEMENT = '\uFFFD';
 const BYTE_FALLBACK = /^<0x([0-9A-Fa-f]{2})>$/;
@@ -92,8 +93,11 @@ export function pieceDisplayText(piece: string, byteLevel: boolean): string {
 
 /** UTF-8 bytes as text, or, when they hold part of a character, with the bytes beyond ASCII as `\xNN`. */
 function bytesDisplayText(bytes: Uint8Array): string {
+  let ascii = true;
+  for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i]! < 0x80;
+  if (ascii) return String.fromCharCode(...bytes);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return strict.decode(bytes);
   } catch {
     return Array.from(bytes, (b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
   }
@@ -193,11 +197,12 @@ function tokenShown(tokens: ServerTokens, index: number): string {
 }
 
 function pieceOptions(pieces: readonly string[], doc: DocumentBytes, bytesOf: (piece: string) => Uint8Array | null): OptionsAt {
-  const cache: (Uint8Array | null | undefined)[] = new Array(pieces.length);
+  // A vocabulary is small next to a long document: each distinct piece is converted once.
+  const cache = new Map<string, Uint8Array | null>();
   return (token, at, afterSpecialsOnly) => {
     const piece = pieces[token]!;
-    let bytes = cache[token];
-    if (bytes === undefined) bytes = cache[token] = bytesOf(piece);
+    let bytes = cache.get(piece);
+    if (bytes === undefined) cache.set(piece, (bytes = bytesOf(piece)));
     const options: number[] = [];
     if (bytes && matchesAt(doc.bytes, at, bytes, 0)) options.push((at + bytes.length) * 2);
     // The `▁` (or space) a tokenizer puts before the text, and again after a special token
@@ -210,6 +215,7 @@ function pieceOptions(pieces: readonly string[], doc: DocumentBytes, bytesOf: (p
 }
 
 function decodedOptions(texts: readonly string[], doc: DocumentBytes): OptionsAt {
+  const cache = new Map<string, Uint8Array>();
   return (token, at, afterSpecialsOnly) => {
     const decoded = texts[token]!;
     const options: number[] = [];
@@ -217,7 +223,8 @@ function decodedOptions(texts: readonly string[], doc: DocumentBytes): OptionsAt
       if (!options.includes(end * 2)) options.push(end * 2);
     };
     if (!decoded.includes(REPLACEMENT)) {
-      const bytes = encoder.encode(decoded);
+      let bytes = cache.get(decoded);
+      if (!bytes) cache.set(decoded, (bytes = encoder.encode(decoded)));
       if (bytes.length > 0 && matchesAt(doc.bytes, at, bytes, 0)) add(at + bytes.length);
       // A SentencePiece decoder drops the leading space of a token decoded alone.
       if (doc.bytes[at] === SPACE && matchesAt(doc.bytes, at + 1, bytes, 0)) add(at + 1 + bytes.length);
@@ -331,10 +338,9 @@ function ranges(ends: Int32Array, special: Uint8Array, doc: DocumentBytes, textL
     previousEnd = ends[i]!;
   }
   for (let k = 0; k < count; k++) tokenEnds[k] = k + 1 < count ? starts[k + 1]! : textLength;
-  const displayTexts: string[] = [];
-  for (let k = 0; k < count; k++) {
+  const displayText = (k: number) => {
     const i = leading + k;
-    displayTexts.push(bytesDisplayText(doc.bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!)));
-  }
-  return { leading, count, starts, ends: tokenEnds, displayTexts };
+    return bytesDisplayText(doc.bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!));
+  };
+  return { leading, count, starts, ends: tokenEnds, displayText };
 }

@@ -132,6 +132,8 @@ class ColumnBuilder {
 export class RemoteBackend implements ScoringBackend {
   private connecting: Promise<Connection> | null = null;
   private readonly tokenTexts = new Map<number, string>();
+  /** Ids whose display text came from the document's own bytes (better than a text decoded alone). */
+  private readonly displayed = new Set<number>();
   private readonly kept = new Map<string, KeptScoring>();
   /** Aborts every request when the backend is disposed. */
   private readonly lifetime = new AbortController();
@@ -454,7 +456,12 @@ export class RemoteBackend implements ScoringBackend {
       if (aligned.count > 0) charsPerToken = Math.max(0.25, slice.length / aligned.count);
       const windowTokens = tokens.slice(aligned.leading, aligned.leading + aligned.count);
       // A token's own bytes read better than its text decoded alone (U+FFFD for part of a character).
-      windowTokens.forEach((t, j) => this.tokenTexts.set(t.id, aligned.displayTexts[j]!));
+      windowTokens.forEach((t, j) => {
+        if (!this.displayed.has(t.id)) {
+          this.displayed.add(t.id);
+          this.tokenTexts.set(t.id, aligned.displayText(j));
+        }
+      });
       for (const t of tokens) this.remember(t.id, t.decoded);
       const startOf = (j: number) => from + aligned.starts[j]!;
 
