@@ -62,6 +62,11 @@ export interface FakeEngineOptions {
   readonly maxLogprobs?: number;
   /** Listen on this port (default: any free one). */
   readonly port?: number;
+  /**
+   * Tokenize with this tokenizer instead of the model's (a SentencePiece one, say), its BOS
+   * first; the tiny model still computes the numbers (any ids below its vocabulary size).
+   */
+  readonly tokenizer?: { readonly tokenizer: import('../../src/core/textTokenizer').TextTokenizer; readonly bos: number };
 }
 
 export interface FakeEngine {
@@ -82,10 +87,8 @@ interface PromptScores {
   readonly top: { id: number; logprob: number }[][];
 }
 
-/** Scores a prompt that starts with the model's BOS, in one window, with the project's engine. */
+/** Scores a prompt whose first token is a BOS (read as the model's own), in one window, with the project's engine. */
 async function scorePrompt(model: LanguageModel, prompt: readonly number[], k: number): Promise<PromptScores> {
-  const bos = model.info.bosTokenId;
-  if (bos === null || prompt[0] !== bos) throw new Error('the fake engines expect prompts that start with BOS');
   const ids = Int32Array.from(prompt.slice(1));
   const n = ids.length;
   const zeros = new Int32Array(n);
@@ -119,8 +122,8 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
   const { kind, model } = options;
   const name = options.modelName ?? 'tiny-gpt2';
   const context = options.contextLength ?? model.info.contextLength;
-  const tokenizer = model.tokenizer;
-  const bos = model.info.bosTokenId!;
+  const tokenizer = options.tokenizer?.tokenizer ?? model.tokenizer;
+  const bos = options.tokenizer?.bos ?? model.info.bosTokenId!;
   const vocab = (tokenizer as unknown as { vocab: (string | undefined)[] }).vocab;
   const decodeAlone = (id: number) => tokenizer.decode([id]);
   const calls: RecordedCall[] = [];

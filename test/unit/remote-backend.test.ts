@@ -12,7 +12,8 @@ import { RemoteBackend, type RemoteBackendOptions } from '../../src/core/remote/
 import { RemoteError } from '../../src/core/remote/remoteError';
 import { CancelledError, type DocumentScores, type ScoreSettings } from '../../src/core/types';
 import { startFakeEngine, type EngineKind, type FakeEngine } from '../helpers/fakeEngines';
-import { TINY_MODEL } from '../helpers/tokenizers';
+import { TextTokenizer } from '../../src/core/textTokenizer';
+import { sentencePieceTokenizer, TINY_MODEL } from '../helpers/tokenizers';
 
 /** Emoji, CJK, combining marks, CRLF, leading spaces: many byte-level tokens, several windows. */
 const TRICKY = '  Leading spaces.\r\nCafe\u0301 na\u00efve 😀👍🏽 日本語のテキスト and\ttabs\r\n\r\nThe quick brown fox 🎉 jumps.';
@@ -320,6 +321,24 @@ describe('SGLang and TGI (text windows)', () => {
       const expected = kind === 'tgi' ? 5 : 8; // TGI's --max-top-n-tokens defaults to 5
       assert.deepEqual(next.words.map((w) => w.tokens[0]), local.candidates.slice(0, expected).map((c) => c.id));
       next.words.forEach((w, i) => assert.ok(Math.abs(w.prob - local.candidates[i]!.prob) < 1e-4));
+    });
+  }
+
+  for (const kind of ['vllm', 'sglang', 'tgi'] as const) {
+    it(`${kind} with a SentencePiece tokenizer (▁ pieces, byte fallback, decoders that drop a leading space): the ranges of local tokenization`, async () => {
+      const files = sentencePieceTokenizer('normalizer');
+      const tokenizer = new TextTokenizer(files.json, files.config);
+      const server = await startFakeEngine({ kind, model, tokenizer: { tokenizer, bos: 1 } });
+      engines.push(server);
+      const remote = backend({ url: server.url, api: kind === 'vllm' ? 'openai-completions' : kind });
+      const text = `  the cat and the dog in the sea. Ünï 日本 😀\r\n${'the end and the start, '.repeat(30)}the end.`;
+      const result = await remote.score(job(text, { topK: 3, windowSize: 0, stride: 0 }));
+      const local = tokenizer.encode(text);
+      assert.ok(local.ids.length > 150, 'several windows');
+      assert.deepEqual(Array.from(result.scores.starts), Array.from(local.starts), 'starts');
+      assert.deepEqual(Array.from(result.scores.ends), Array.from(local.ends), 'ends');
+      assert.deepEqual(Array.from(result.scores.ids), Array.from(local.ids), 'ids');
+      assert.ok(result.scores.logprobs.every((lp) => lp <= 0), 'every token scored (the BOS scores the first)');
     });
   }
 
