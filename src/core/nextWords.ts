@@ -288,7 +288,7 @@ export async function nextWordDistribution(
   const maxWords = Math.max(1, Math.floor(options.maxWords ?? DEFAULT_MAX_WORDS));
   if (options.rawTokens) return nextTokenList(model, context, maxWords, cancellation);
 
-  const { before, partial, midWord } = splitAtWord(context);
+  const { before, partial, midWord } = options.afterWord ? { before: context, partial: '', midWord: false } : splitAtWord(context);
   const maxTokensPerWord = Math.max(1, Math.floor(options.maxTokensPerWord ?? DEFAULT_MAX_TOKENS_PER_WORD));
   // The typed part may take a few tokens of its own before the word's new tokens start.
   const typedTokens = partial === '' ? 0 : model.tokenizer.encode(partial).ids.length;
@@ -308,6 +308,7 @@ export async function nextWordDistribution(
     depthLimit,
     budget: Math.max(1, Math.floor(options.beamWidth ?? DEFAULT_BEAM_WIDTH)) * maxTokensPerWord,
     maxLive: Math.max(1, Math.floor(options.maxLiveStates ?? DEFAULT_MAX_LIVE_STATES)),
+    afterWord: options.afterWord === true,
   }, cancellation);
   const result = await search.run(ids);
   return { ...base, ...result };
@@ -350,6 +351,8 @@ interface SearchLimits {
   readonly budget: number;
   /** Prefixes whose key/value cache is kept at a time. */
   readonly maxLive: number;
+  /** The context ends with a whole word: the first token must start a new one (see `NextWordOptions.afterWord`). */
+  readonly afterWord: boolean;
 }
 
 type SearchResult = Pick<NextWordDistribution, 'words' | 'entropyBits' | 'endsHereProb' | 'partialProb' | 'exact' | 'steps'>;
@@ -392,6 +395,12 @@ class WordSearch {
     check(this.cancellation);
     this.steps = 1;
     const entropy = entropyBits(root.state.nextLogprobs);
+    if (this.limits.afterWord) {
+      // Condition on the last word having ended: P(w | ctx, next token starts a word).
+      let continuing = 0;
+      for (const id of this.vocab.continuationIds) if (id < root.state.nextLogprobs.length) continuing += Math.exp(root.state.nextLogprobs[id]!);
+      this.partialMass = Math.max(0, 1 - continuing);
+    }
     this.expand(root);
     const budgetSpent = await this.searchFrontier();
     // Remaining open prefixes (and children left out for lack of budget) bound every unlisted word.
@@ -492,7 +501,8 @@ class WordSearch {
     };
     if (node.depth === 0 || !node.covered) {
       // A word's first token may be of any class; inside the typed part, any token that fits it.
-      for (let id = 0; id < width; id++) if (vocab.cls[id] !== SPECIAL) consider(id);
+      const firstClassOnly = node.depth === 0 && this.limits.afterWord;
+      for (let id = 0; id < width; id++) if (vocab.cls[id] !== SPECIAL && !(firstClassOnly && vocab.cls[id] === CONTINUATION)) consider(id);
     } else {
       for (const id of vocab.continuationIds) if (id < width) consider(id);
     }
@@ -531,7 +541,7 @@ class WordSearch {
   /** The listed words, normalised by P(typed part), best first, their total kept at most 1. */
   private rankedWords(): Pick<SearchResult, 'words' | 'endsHereProb'> {
     const typedLength = this.typed.length;
-    const norm = typedLength === 0 ? 1 : this.partialMass;
+    const norm = typedLength === 0 && !this.limits.afterWord ? 1 : this.partialMass;
     let endsHere = 0;
     for (const entry of this.found.values()) if (entry.bytes.length === typedLength) endsHere += entry.prob;
     const ranked = [...this.found.values()].filter((entry) => this.listable(entry)).sort((a, b) => b.prob - a.prob).slice(0, this.limits.maxWords);

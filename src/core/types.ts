@@ -128,6 +128,13 @@ export interface NextWordOptions {
    * step). Bounds memory for models with large caches.
    */
   readonly maxLiveStates?: number;
+  /**
+   * The text before the cursor ends with a complete word (generation just appended one):
+   * condition on all of it and list the words that follow, rather than completions of the
+   * last word; probabilities are conditioned on the next token starting a new word. Words
+   * mode only; backends that list tokens ignore it.
+   */
+  readonly afterWord?: boolean;
 }
 
 export interface NextWord {

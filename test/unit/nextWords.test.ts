@@ -190,6 +190,29 @@ describe('next-word distribution on the tiny model', () => {
     assert.ok(corrected >= 3, `only ${corrected} words needed the correction`);
   });
 
+  test('after a whole word (generation): the next words, conditioned on the word having ended', async () => {
+    const context = 'Hello, world! This is';
+    const result = await nextWordDistribution(model, context, { maxWords: 8, beamWidth: 50, maxTokensPerWord: 1, afterWord: true });
+    assert.equal(result.midWord, false);
+    assert.equal(result.partial, '');
+    const root = await contextState(context);
+    const ended = endOfWordMass(root);
+    assert.ok(ended > 0 && ended < 1);
+    let sum = 0;
+    for (const word of result.words) {
+      const [t] = word.tokens as [number];
+      assert.equal(isContinuation(t), false, `${JSON.stringify(word.text)} would glue onto "is"`);
+      assert.equal(word.completion, word.text, 'the whole word is inserted');
+      const tokenProb = Math.exp(root.nextLogprobs[t]!);
+      const expected = (endsInWhitespace(t) ? tokenProb : tokenProb * endOfWordMass(await model.step(root, [t]))) / ended;
+      assert.ok(Math.abs(word.prob - expected) < 1e-6, `${JSON.stringify(word.text)}: ${word.prob} vs ${expected}`);
+      sum += word.prob;
+    }
+    assert.ok(result.words.length >= 3 && sum <= 1 + 1e-9, `${result.words.length} words summing to ${sum}`);
+    const usual = await nextWordDistribution(model, context, { maxWords: 8 });
+    assert.equal(usual.midWord, true, 'without the option the last word is being completed');
+  });
+
   test('the search finds the best word of an exhaustive search (words up to 2 tokens)', async () => {
     for (const context of ['def foo(', 'The text wraps.']) {
       const reference = await exhaustiveBest(context);
