@@ -149,9 +149,11 @@ export class ModelService implements vscode.Disposable {
   }
 
   private createBackend(): ScoringBackend {
-    const { threads, maxWindow, remoteUrl, remoteModel, remoteApi } = this.settings;
+    const { threads, maxWindow, remoteUrl, remoteModel, remoteApi, remoteMaxConcurrentRequests } = this.settings;
     // A server URL (user settings only) sends scoring there; nothing else changes for the editor.
-    if (remoteUrl !== '') return new RemoteBackend({ url: remoteUrl, model: remoteModel, api: remoteApi, apiKey: this.remoteApiKey });
+    if (remoteUrl !== '') {
+      return new RemoteBackend({ url: remoteUrl, model: remoteModel, api: remoteApi, apiKey: this.remoteApiKey, maxInFlight: remoteMaxConcurrentRequests });
+    }
     return new LocalBackend(path.join(this.extensionPath, 'dist', 'worker.js'), { modelPath: this.modelPath, threads, maxWindow }, {
       // A runaway document makes the worker die (and be restarted), not the extension host.
       resourceLimits: { maxOldGenerationSizeMb: 1024 },

@@ -15,6 +15,8 @@ export interface Settings {
   /** The model to ask the server for ('' = the one it serves). */
   readonly remoteModel: string;
   readonly remoteApi: RemoteApiSetting;
+  /** Windows of one document in flight to the server at once. */
+  readonly remoteMaxConcurrentRequests: number;
   readonly threads: number;
   readonly maxWindow: number;
   readonly windowSize: number;
@@ -38,7 +40,7 @@ export interface Settings {
 }
 
 /** Keys whose change needs the model reloaded. */
-export const MODEL_KEYS = ['modelPath', 'threads', 'maxWindow', 'remote.url', 'remote.model', 'remote.api'] as const;
+export const MODEL_KEYS = ['modelPath', 'threads', 'maxWindow', 'remote.url', 'remote.model', 'remote.api', 'remote.maxConcurrentRequests'] as const;
 /** Keys whose change invalidates existing scores. */
 export const SCORING_KEYS = ['windowSize', 'stride', 'topK'] as const;
 
@@ -63,6 +65,7 @@ export function readSettings(): Settings {
     remoteUrl: globalString('remote.url'),
     remoteModel: globalString('remote.model'),
     remoteApi: (REMOTE_APIS as readonly string[]).includes(remoteApi) ? (remoteApi as RemoteApiSetting) : 'auto',
+    remoteMaxConcurrentRequests: int('remote.maxConcurrentRequests', 4, 1, 32),
     threads: int('threads', 0, 0, 64),
     maxWindow: int('maxWindow', 1024, 16, 131072),
     windowSize: int('windowSize', 0, 0, 131072),
