@@ -171,7 +171,7 @@ export class VllmApi {
     );
     const ids = read.array(body.tokens, 'tokens').map((id) => read.tokenId(id, 'tokens'));
     if (body.token_strs === undefined || body.token_strs === null) {
-      throw new RemoteError('unsupported', `${this.http.host} does not return token_strs from /tokenize (vLLM 0.6.4 or newer is needed to align tokens with the text)`);
+      throw new RemoteError('unsupported', `${this.http.host} does not return token_strs from /tokenize (a vLLM whose /tokenize accepts return_token_strs is needed to align tokens with the text)`);
     }
     const pieces = read.array(body.token_strs, 'token_strs', ids.length).map((piece) => read.string(piece, 'token_strs'));
     return { ids, pieces };
