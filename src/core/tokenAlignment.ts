@@ -69,101 +69,150 @@ export function alignTokens(
   insertedPrefix: Uint8Array | null = null,
   prefixAfter: ReadonlySet<number> | null = null,
 ): TokenRanges {
-  const tokenCount = tokenBytes.length;
-  const starts = new Int32Array(tokenCount);
-  const ends = new Int32Array(tokenCount);
-  if (tokenCount === 0) return { starts, ends, exact: text.length === 0 };
+  if (tokenBytes.length === 0) return { starts: new Int32Array(0), ends: new Int32Array(0), exact: text.length === 0 };
+  const aligner = new Aligner(text, tokenBytes, normalizeUnit, groupCombiningMarks);
+  const exact = aligner.walk(insertedPrefix, prefixAfter);
+  return aligner.ranges(exact);
+}
 
-  // The concatenated token stream and each token's byte offset in it.
-  const tokenByteStart = new Int32Array(tokenCount + 1);
-  let streamLength = 0;
-  for (let i = 0; i < tokenCount; i++) {
-    tokenByteStart[i] = streamLength;
-    streamLength += tokenBytes[i]!.length;
+/**
+ * One alignment: the concatenated token byte stream walked against the text's units.
+ * `charAtByte[b]` is the UTF-16 offset byte b of the stream maps to (rounded down to the
+ * start of the unit containing it), filled while walking.
+ */
+class Aligner {
+  private readonly tokenCount: number;
+  /** Each token's byte offset in the stream (and the stream's length at the end). */
+  private readonly tokenByteStart: Int32Array;
+  private readonly stream: Uint8Array;
+  private readonly streamLength: number;
+  private readonly charAtByte: Int32Array;
+  private readonly units: string[];
+  private readonly expectedCache = new Map<string, Uint8Array>();
+  private byte = 0;
+  private charOffset = 0;
+  private unitIndex = 0;
+
+  constructor(
+    private readonly text: string,
+    tokenBytes: readonly Uint8Array[],
+    private readonly normalizeUnit: UnitNormalizer | null,
+    groupCombiningMarks: boolean,
+  ) {
+    this.tokenCount = tokenBytes.length;
+    this.tokenByteStart = new Int32Array(this.tokenCount + 1);
+    let streamLength = 0;
+    for (let i = 0; i < this.tokenCount; i++) {
+      this.tokenByteStart[i] = streamLength;
+      streamLength += tokenBytes[i]!.length;
+    }
+    this.tokenByteStart[this.tokenCount] = streamLength;
+    this.streamLength = streamLength;
+    this.stream = new Uint8Array(streamLength);
+    for (let i = 0; i < this.tokenCount; i++) this.stream.set(tokenBytes[i]!, this.tokenByteStart[i]!);
+    this.charAtByte = new Int32Array(streamLength + 1);
+    this.units = splitUnits(text, groupCombiningMarks);
   }
-  tokenByteStart[tokenCount] = streamLength;
-  const stream = new Uint8Array(streamLength);
-  for (let i = 0; i < tokenCount; i++) stream.set(tokenBytes[i]!, tokenByteStart[i]!);
 
-  // charAtByte[b]: the UTF-16 offset that byte position b of the stream maps to (round down
-  // to the start of the unit containing b). Filled while walking.
-  const charAtByte = new Int32Array(streamLength + 1);
-  const units = splitUnits(text, groupCombiningMarks);
-  const expected = (unit: string): Uint8Array => encoder.encode(normalizeUnit ? normalizeUnit(unit) : unit);
+  /** Walks the stream against the text; false when part of it had to be apportioned by position. */
+  walk(insertedPrefix: Uint8Array | null, prefixAfter: ReadonlySet<number> | null): boolean {
+    const { units, streamLength } = this;
+    const prefixPositions = new Set<number>();
+    if (insertedPrefix && insertedPrefix.length > 0) {
+      prefixPositions.add(0);
+      for (const i of prefixAfter ?? []) if (i + 1 < this.tokenCount) prefixPositions.add(this.tokenByteStart[i + 1]!);
+    }
+    let exact = true;
+    while (this.unitIndex < units.length && this.byte < streamLength) {
+      if (insertedPrefix && prefixPositions.delete(this.byte)) {
+        this.skipInsertedPrefix(insertedPrefix);
+        if (this.byte >= streamLength) break;
+      }
+      const want = this.expectedOf(this.unitIndex);
+      if (want.length === 0) {
+        this.advanceUnits(1); // normalised away: its text joins the token before it
+        continue;
+      }
+      if (this.matchesAt(want, this.byte)) {
+        this.mapBytes(want.length);
+        this.advanceUnits(1);
+        continue;
+      }
+      // Resynchronise: skip a few stream bytes (added by the tokenizer) and/or a few units
+      // (dropped by it), preferring the smallest skip.
+      const resync = this.findResync(this.byte, this.unitIndex);
+      if (resync) {
+        this.mapBytes(resync.skipBytes);
+        this.advanceUnits(resync.skipUnits);
+        continue;
+      }
+      exact = false;
+      break;
+    }
+    if (this.byte < streamLength) this.apportionTail();
+    // Text left after the last token (dropped by the tokenizer) goes to the last token.
+    this.charAtByte[streamLength] = this.text.length;
+    return exact;
+  }
 
-  let exact = true;
-  let byte = 0;
-  let charOffset = 0;
-  let unitIndex = 0;
-  const advanceUnits = (count: number): void => {
-    for (let k = 0; k < count; k++) charOffset += units[unitIndex + k]!.length;
-    unitIndex += count;
-  };
-  const matchesAt = (bytes: Uint8Array, at: number): boolean => {
-    if (at + bytes.length > streamLength) return false;
-    for (let j = 0; j < bytes.length; j++) if (stream[at + j] !== bytes[j]) return false;
+  /**
+   * Tokens tile the text: each ends where the next starts. The round-down rule and the
+   * skips keep offsets monotone; clamping guards the apportioned tail.
+   */
+  ranges(exact: boolean): TokenRanges {
+    const starts = new Int32Array(this.tokenCount);
+    const ends = new Int32Array(this.tokenCount);
+    for (let i = 0; i < this.tokenCount; i++) {
+      const start = i === 0 ? 0 : this.charAtByte[this.tokenByteStart[i]!]!;
+      starts[i] = i === 0 ? 0 : Math.max(start, starts[i - 1]!);
+    }
+    for (let i = 0; i < this.tokenCount; i++) ends[i] = i + 1 < this.tokenCount ? starts[i + 1]! : this.text.length;
+    return { starts, ends, exact };
+  }
+
+  /** The next `count` stream bytes map to the current unit's start. */
+  private mapBytes(count: number): void {
+    for (let j = 0; j < count; j++) this.charAtByte[this.byte + j] = this.charOffset;
+    this.byte += count;
+  }
+
+  private advanceUnits(count: number): void {
+    for (let k = 0; k < count; k++) this.charOffset += this.units[this.unitIndex + k]!.length;
+    this.unitIndex += count;
+  }
+
+  private matchesAt(bytes: Uint8Array, at: number): boolean {
+    if (at + bytes.length > this.streamLength) return false;
+    for (let j = 0; j < bytes.length; j++) if (this.stream[at + j] !== bytes[j]) return false;
     return true;
-  };
-  const expectedCache = new Map<string, Uint8Array>();
-  const expectedOf = (k: number): Uint8Array => {
-    const unit = units[k]!;
-    let bytes = expectedCache.get(unit);
+  }
+
+  /** The bytes the tokenizer sees for unit `k` (after its per-unit normalisation). */
+  private expectedOf(k: number): Uint8Array {
+    const unit = this.units[k]!;
+    let bytes = this.expectedCache.get(unit);
     if (!bytes) {
-      bytes = expected(unit);
-      if (expectedCache.size < 65536) expectedCache.set(unit, bytes);
+      bytes = encoder.encode(this.normalizeUnit ? this.normalizeUnit(unit) : unit);
+      if (this.expectedCache.size < 65536) this.expectedCache.set(unit, bytes);
     }
     return bytes;
-  };
-
-  // A prefix the tokenizer added reads like the text's own leading spaces ("  x" becomes
-  // "▁▁▁x"): when the stream starts with more copies of it than the text accounts for, the
-  // first copy is the inserted one and takes no text.
-  const prefixPositions = new Set<number>();
-  if (insertedPrefix && insertedPrefix.length > 0) {
-    prefixPositions.add(0);
-    for (const i of prefixAfter ?? []) if (i + 1 < tokenCount) prefixPositions.add(tokenByteStart[i + 1]!);
   }
-  const skipInsertedPrefix = (prefix: Uint8Array): void => {
+
+  /**
+   * A prefix the tokenizer added reads like the text's own leading spaces ("  x" becomes
+   * "▁▁▁x"): when the stream has more copies of it here than the text accounts for, the
+   * first copy is the inserted one and takes no text.
+   */
+  private skipInsertedPrefix(prefix: Uint8Array): void {
     let inStream = 0;
-    while (matchesAt(prefix, byte + inStream * prefix.length)) inStream++;
+    while (this.matchesAt(prefix, this.byte + inStream * prefix.length)) inStream++;
     let inText = 0;
-    while (unitIndex + inText < units.length && sameBytes(expectedOf(unitIndex + inText), prefix)) inText++;
-    if (inStream > inText) {
-      for (let j = 0; j < prefix.length; j++) charAtByte[byte + j] = charOffset;
-      byte += prefix.length;
-    }
-  };
-
-  while (unitIndex < units.length && byte < streamLength) {
-    if (insertedPrefix && prefixPositions.delete(byte)) {
-      skipInsertedPrefix(insertedPrefix);
-      if (byte >= streamLength) break;
-    }
-    const want = expectedOf(unitIndex);
-    if (want.length === 0) {
-      advanceUnits(1); // normalised away: its text joins the token before it
-      continue;
-    }
-    if (matchesAt(want, byte)) {
-      for (let j = 0; j < want.length; j++) charAtByte[byte + j] = charOffset;
-      byte += want.length;
-      advanceUnits(1);
-      continue;
-    }
-    // Resynchronise: skip a few stream bytes (added by the tokenizer) and/or a few units
-    // (dropped by it), preferring the smallest skip.
-    const resync = findResync(byte, unitIndex);
-    if (resync) {
-      for (let j = 0; j < resync.skipBytes; j++) charAtByte[byte + j] = charOffset;
-      byte += resync.skipBytes;
-      advanceUnits(resync.skipUnits);
-      continue;
-    }
-    exact = false;
-    break;
+    while (this.unitIndex + inText < this.units.length && sameBytes(this.expectedOf(this.unitIndex + inText), prefix)) inText++;
+    if (inStream > inText) this.mapBytes(prefix.length);
   }
 
-  function findResync(atByte: number, atUnit: number): { skipBytes: number; skipUnits: number } | null {
+  private findResync(atByte: number, atUnit: number): { skipBytes: number; skipUnits: number } | null {
+    const { units } = this;
     const maxSkip = 8;
     // The smallest skip after which the text and the stream go on agreeing for a few units;
     // failing that, the skip after which they agree longest (the smallest among equals).
@@ -175,9 +224,9 @@ export function alignTokens(
       for (let skipUnits = 0; skipUnits <= Math.min(total, maxSkip); skipUnits++) {
         const skipBytes = total - skipUnits;
         if (skipBytes > maxSkip || atUnit + skipUnits >= units.length) continue;
-        const next = expectedOf(atUnit + skipUnits);
-        if (next.length > 0 && matchesAt(next, atByte + skipBytes)) {
-          const agreement = agreementAfter(atByte + skipBytes + next.length, atUnit + skipUnits + 1);
+        const next = this.expectedOf(atUnit + skipUnits);
+        if (next.length > 0 && this.matchesAt(next, atByte + skipBytes)) {
+          const agreement = this.agreementAfter(atByte + skipBytes + next.length, atUnit + skipUnits + 1);
           if (agreement >= LOOK_AHEAD) return { skipBytes, skipUnits };
           if (agreement > bestAgreement) {
             best = { skipBytes, skipUnits };
@@ -191,10 +240,10 @@ export function alignTokens(
     let run = 0;
     while (atUnit + run < units.length && /^\s+$/u.test(units[atUnit + run]!)) run++;
     if (run > maxSkip && atUnit + run < units.length) {
-      const next = expectedOf(atUnit + run);
+      const next = this.expectedOf(atUnit + run);
       for (let skipBytes = 0; skipBytes <= maxSkip && next.length > 0; skipBytes++) {
-        if (!matchesAt(next, atByte + skipBytes)) continue;
-        const agreement = agreementAfter(atByte + skipBytes + next.length, atUnit + run + 1);
+        if (!this.matchesAt(next, atByte + skipBytes)) continue;
+        const agreement = this.agreementAfter(atByte + skipBytes + next.length, atUnit + run + 1);
         if (agreement >= LOOK_AHEAD) return { skipBytes, skipUnits: run };
         if (agreement > bestAgreement) {
           best = { skipBytes, skipUnits: run };
@@ -210,41 +259,30 @@ export function alignTokens(
    * LOOK_AHEAD (also returned when the text and the stream end together, or the stream ends:
    * text dropped at the end is given to the last token).
    */
-  function agreementAfter(atByte: number, atUnit: number): number {
+  private agreementAfter(atByte: number, atUnit: number): number {
     let matched = 0;
     let k = atUnit;
     while (matched < LOOK_AHEAD) {
-      if (k >= units.length) return atByte >= streamLength ? LOOK_AHEAD : matched;
-      if (atByte >= streamLength) return LOOK_AHEAD;
-      const want = expectedOf(k++);
+      if (k >= this.units.length) return atByte >= this.streamLength ? LOOK_AHEAD : matched;
+      if (atByte >= this.streamLength) return LOOK_AHEAD;
+      const want = this.expectedOf(k++);
       if (want.length === 0) continue;
-      if (!matchesAt(want, atByte)) return matched;
+      if (!this.matchesAt(want, atByte)) return matched;
       atByte += want.length;
       matched++;
     }
     return LOOK_AHEAD;
   }
 
-  if (byte < streamLength) {
-    // Unmatched tail: apportion the remaining text over the remaining bytes by position.
-    const remainingChars = text.length - charOffset;
-    const remainingBytes = streamLength - byte;
-    for (let b = byte; b < streamLength; b++) {
-      const offset = charOffset + Math.floor(((b - byte) * remainingChars) / remainingBytes);
-      charAtByte[b] = snapToCodePoint(text, offset);
+  /** Unmatched tail: the remaining text spread over the remaining bytes by position. */
+  private apportionTail(): void {
+    const remainingChars = this.text.length - this.charOffset;
+    const remainingBytes = this.streamLength - this.byte;
+    for (let b = this.byte; b < this.streamLength; b++) {
+      const offset = this.charOffset + Math.floor(((b - this.byte) * remainingChars) / remainingBytes);
+      this.charAtByte[b] = snapToCodePoint(this.text, offset);
     }
   }
-  // Text left after the last token (dropped by the tokenizer) goes to the last token.
-  charAtByte[streamLength] = text.length;
-
-  // Tokens tile the text: each ends where the next starts. The round-down rule and the
-  // skips keep offsets monotone; clamping guards the apportioned tail.
-  for (let i = 0; i < tokenCount; i++) {
-    const start = i === 0 ? 0 : charAtByte[tokenByteStart[i]!]!;
-    starts[i] = i === 0 ? 0 : Math.max(start, starts[i - 1]!);
-  }
-  for (let i = 0; i < tokenCount; i++) ends[i] = i + 1 < tokenCount ? starts[i + 1]! : text.length;
-  return { starts, ends, exact };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
