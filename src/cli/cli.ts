@@ -10,6 +10,7 @@ import type { DocumentScores } from '../core/types';
 import { bundledModelPath, ModelFolderError, resolveModelVariant } from '../core/modelFolder';
 import { HubError } from '../core/hub/http';
 import { downloadedModelFolder, HUB_USAGE, isHubCommand, runHubCommand } from './hubCommands';
+import { COMPARE_USAGE, runCompareCommand } from './compareCommand';
 import { visibleToken } from '../core/format';
 import { tokenView, type TokenView } from '../core/tokenView';
 import { REMOTE_APIS, type RemoteApiSetting } from '../core/remote/engines';
@@ -18,12 +19,13 @@ import { RemoteError } from '../core/remote/remoteError';
 
 const USAGE = `usage: surprisal-lens score <file> [--model <dir> | <owner/name>] [--top-k N] [--json] [--threads N] [--variant NAME]
        surprisal-lens score <file> --remote <url> [--remote-model NAME] [--remote-api auto|openai-completions|sglang|tgi] [--top-k N] [--json]
-         (an inference server scores; its API key, if any, is read from SURPRISAL_LENS_API_KEY)\n${HUB_USAGE}`;
+         (an inference server scores; its API key, if any, is read from SURPRISAL_LENS_API_KEY)\n${COMPARE_USAGE}\n${HUB_USAGE}`;
 
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   if (isHubCommand(argv[0])) return runHubCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  if (argv[0] === 'compare') return runCompareCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
