@@ -243,7 +243,7 @@ export class RemoteBackend implements ScoringBackend {
   }
 
   private async open(abort: AbortSignal): Promise<Connection> {
-    const { url, model = '', api: apiSetting = 'auto', maxWindow = DEFAULT_REMOTE_MAX_WINDOW, ...httpOptions } = this.options;
+    const { url, model = '', api: apiSetting = 'auto', maxWindow = DEFAULT_REMOTE_MAX_WINDOW, maxInFlight: _inFlight, ...httpOptions } = this.options;
     const http = new RemoteHttp({ ...httpOptions, baseUrl: url });
     const kind = apiSetting === 'auto' ? await probeApi(http, abort) : apiSetting;
     const api: Api = kind === 'openai-completions' ? new VllmApi(http, model.trim()) : kind === 'sglang' ? new SglangApi(http, model.trim()) : new TgiApi(http, model.trim());
