@@ -100,7 +100,7 @@ def main():
     ap.add_argument("--ckpt", default=None, help="score a training checkpoint instead of an exported folder")
     ap.add_argument("--tokenizer", default=None, help="tokenizer.json (default: the model folder's)")
     ap.add_argument("--heldout", default=os.path.join(HERE, "work", "corpus", "heldout_projects.jsonl"))
-    ap.add_argument("--cap-bytes", type=int, default=80_000, help="per (project, kind)")
+    ap.add_argument("--cap-bytes", type=int, default=40_000, help="per (project, kind)")
     ap.add_argument("--baseline", default=None, help="eval.json of another model on the same text")
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-samples", action="store_true")

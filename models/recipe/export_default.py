@@ -44,6 +44,11 @@ def main():
     bpe.save(args.out, cfg.n_positions)
     extra = {"training": {"steps": ck["step"], "tokens": ck["tokens"], "train_seconds": round(ck["elapsed"], 1),
                           "config": ck.get("config_name", "cpu")}}
+    init = ck.get("init_from")
+    if init:  # warm-started: report this run and the totals including what it started from
+        extra["training"]["continued_from"] = init
+        extra["training"]["total_tokens"] = ck["tokens"] + init.get("tokens", 0)
+        extra["training"]["total_steps"] = ck["step"] + init.get("steps", 0)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(hf_config(cfg, extra), f, indent=2)
         f.write("\n")

@@ -209,6 +209,7 @@ def main():
     ap.add_argument("--bench", type=int, default=0, help="only time this many steps and exit")
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--ctx", type=int, default=None)
+    ap.add_argument("--warmup", type=int, default=None)
     ap.add_argument("--arch", default="gpt2", choices=["gpt2", "llama"])
     ap.add_argument("--optim", default="adamw", choices=["adamw", "muon"],
                     help="muon: Muon for the hidden 2-D matrices, AdamW for embeddings and gains")
@@ -221,6 +222,7 @@ def main():
     C = dict(CONFIGS[args.config])
     if args.lr: C["lr"] = args.lr
     if args.batch: C["batch"] = args.batch
+    if args.warmup: C["warmup"] = args.warmup
     if args.layers: C["n_layer"] = args.layers
     if args.ctx: C["n_positions"] = args.ctx
     if args.init_from is None: args.init_from = C.get("init_from")
@@ -260,7 +262,9 @@ def main():
     muon = Muon(hidden, lr=args.muon_lr) if args.optim == "muon" else None
     data = Batches(os.path.join(args.data, "train.bin"), cfg.n_positions, C["batch"], args.seed)
     step, elapsed, tokens_seen = 0, 0.0, 0
-    run_step = 0  # steps of this process: the wsd warm-up restarts on every start
+    run_step = 0  # steps of this process: the wsd warm-up restarts on every start ...
+    start_lr = 0.0  # ... from the LR the checkpoint was saved at (0 for a warm start)
+    init_info = None  # what a warm start began from (its own training, for the totals)
     if os.path.exists(ck_path) and not args.bench:
         ck = torch.load(ck_path, map_location=device)
         if ck["cfg"] != cfg.to_dict():
@@ -270,12 +274,17 @@ def main():
         if muon is not None:
             muon.load_state_dict(ck["muon"])
         step, elapsed, tokens_seen = ck["step"], ck["elapsed"], ck["tokens"]
+        start_lr = ck.get("lr", 0.0)
+        init_info = ck.get("init_from")
         data.set_state(ck["data_rng"])
         torch.set_rng_state(ck["torch_rng"])
         log(fh, f"resumed from {ck_path} at step {step}, {elapsed / 60:.1f} min, {tokens_seen / 1e6:.2f} M tokens")
     elif args.init_from and not args.bench:
         load_init_from(model, args.init_from)
         model.to(device)
+        init_cfg = json.load(open(os.path.join(args.init_from, "config.json")))
+        init_info = {"folder": os.path.relpath(args.init_from, os.path.dirname(os.path.dirname(HERE))),
+                     **init_cfg.get("training", {})}
         log(fh, f"initialised from {args.init_from}")
     log(fh, f"config {args.config}: {json.dumps(C)} params {model.num_params() / 1e6:.2f} M, "
             f"train tokens {len(data.ids) / 1e6:.2f} M, budget {budget_s / 60:.0f} min, max_steps {max_steps}")
@@ -294,10 +303,13 @@ def main():
 
     def lr_at(progress):
         if wsd:
-            ramp = min(1.0, (run_step + 1) / C["warmup"])
+            # a stop in the stable phase resumes at full LR at once; a warm start or a
+            # resume after a decayed (annealed) end ramps up from where it was
             left = deadline - time.time()
             decay = min(1.0, max(0.0, left / (60 * args.decay_min)))
-            return C["lr"] * ramp * (args.final_lr_frac + (1 - args.final_lr_frac) * decay)
+            base = C["lr"] * (args.final_lr_frac + (1 - args.final_lr_frac) * decay)
+            lo = min(start_lr, base)
+            return lo + (base - lo) * min(1.0, (run_step + 1) / C["warmup"])
         if step < C["warmup"]:
             return C["lr"] * (step + 1) / C["warmup"]
         return C["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
@@ -305,7 +317,8 @@ def main():
     def save():
         ck = {"cfg": cfg.to_dict(), "model": model.state_dict(), "opt": opt.state_dict(), "step": step,
               "elapsed": elapsed, "tokens": tokens_seen, "data_rng": data.state(), "torch_rng": torch.get_rng_state(),
-              "config_name": args.config, "train_config": C, "arch": args.arch, "optim": args.optim}
+              "config_name": args.config, "train_config": C, "arch": args.arch, "optim": args.optim, "lr": lr,
+              "init_from": init_info}
         if muon is not None:
             ck["muon"] = muon.state_dict()
         torch.save(ck, ck_path + ".tmp")
@@ -321,6 +334,7 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     model.train()
+    lr = start_lr
     t_last_ck = time.time()
     t_log, tok_log = time.time(), 0
     bench_times = []
