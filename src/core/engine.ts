@@ -98,6 +98,82 @@ interface ScoringWindow {
   readonly firstTarget: number;
 }
 
+/**
+ * The windows still to run after the first `reused` tokens, each scoring [firstTarget, end).
+ * Windows sit on a fixed grid (starts 0, stride, 2*stride...), so a token is scored by the
+ * same window whatever follows it; scoring resumes at the first window that scores the
+ * first changed token.
+ */
+export function planWindows(tokenCount: number, reused: number, docPerWindow: number, stride: number, hasBos: boolean): ScoringWindow[] {
+  let start = 0;
+  while (start + docPerWindow < tokenCount && start + docPerWindow <= reused) start += stride;
+  const windows: ScoringWindow[] = [];
+  for (let scoredUpTo = reused; scoredUpTo < tokenCount; start += stride) {
+    const end = Math.min(start + docPerWindow, tokenCount);
+    windows.push({ start, end, firstTarget: Math.max(scoredUpTo, hasBos ? start : start + 1) });
+    scoredUpTo = end;
+  }
+  return windows;
+}
+
+/**
+ * Windows are independent of each other, so the ones covering the priority range (what
+ * the user sees) can run first; a snapshot is reported once those `priorityCount` are done.
+ */
+function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, priority: ScoreOptions['priority']): { order: ScoringWindow[]; priorityCount: number } {
+  if (!priority) return { order: windows, priorityCount: 0 };
+  const isPriority = (w: ScoringWindow) => w.firstTarget < w.end && tokens.starts[w.firstTarget]! < priority.end && tokens.ends[w.end - 1]! > priority.start;
+  const first = windows.filter(isPriority);
+  return { order: [...first, ...windows.filter((w) => !isPriority(w))], priorityCount: first.length };
+}
+
+/** The score columns being filled for one scoring. */
+class ScoreColumns {
+  readonly logprobs: Float64Array;
+  readonly ranks: Int32Array;
+  readonly entropies: Float32Array;
+  readonly topIds: Int32Array;
+  readonly topProbs: Float32Array;
+
+  constructor(tokenCount: number, private readonly k: number) {
+    this.logprobs = new Float64Array(tokenCount).fill(NaN);
+    this.ranks = new Int32Array(tokenCount);
+    this.entropies = new Float32Array(tokenCount).fill(NaN);
+    this.topIds = new Int32Array(tokenCount * k).fill(-1);
+    this.topProbs = new Float32Array(tokenCount * k);
+  }
+
+  columns() {
+    const { logprobs, ranks, entropies, topIds, topProbs, k } = this;
+    return { logprobs, ranks, entropies, topK: k, topIds, topProbs };
+  }
+
+  /** The first `count` tokens keep the scores of an earlier scoring with the same options. */
+  copyPrefix(previous: DocumentScores, count: number): void {
+    this.logprobs.set(previous.logprobs.subarray(0, count));
+    this.ranks.set(previous.ranks.subarray(0, count));
+    this.entropies.set(previous.entropies.subarray(0, count));
+    this.topIds.set(previous.topIds.subarray(0, count * this.k));
+    this.topProbs.set(previous.topProbs.subarray(0, count * this.k));
+  }
+
+  /** Copies `count` rows of statistics, from `firstRow` on, to the tokens from `firstToken` on. */
+  putRows(stats: RowStatistics, firstRow: number, firstToken: number, count: number): void {
+    const k = this.k;
+    for (let r = 0; r < count; r++) {
+      const j = firstToken + r;
+      const row = firstRow + r;
+      this.logprobs[j] = stats.logprobs[row]!;
+      this.ranks[j] = stats.ranks[row]!;
+      this.entropies[j] = stats.entropyBits[row]!;
+      for (let c = 0; c < stats.k; c++) {
+        this.topIds[j * k + c] = Number(stats.topIds[row * stats.k + c]!);
+        this.topProbs[j * k + c] = Math.exp(stats.topLogprobs[row * stats.k + c]!);
+      }
+    }
+  }
+}
+
 /** The keys/values of one window, kept to speed up the next edit in that window. */
 interface WindowCache {
   readonly start: number;
@@ -183,11 +259,8 @@ export class LanguageModel {
     this.assertUsable();
     const n = tokens.ids.length;
     const k = options.topK ?? DEFAULT_TOP_K;
-    const logprobs = new Float64Array(n).fill(NaN);
-    const ranks = new Int32Array(n);
-    const entropies = new Float32Array(n).fill(NaN);
-    const topIds = new Int32Array(n * k).fill(-1);
-    const topProbs = new Float32Array(n * k);
+    const out = new ScoreColumns(n, k);
+    const { logprobs, ranks, entropies, topIds, topProbs } = out;
     const bos = this.info.bosTokenId;
     const window = Math.max(2, Math.min(options.windowSize ?? this.info.windowSize, this.info.contextLength));
     const docPerWindow = bos === null ? window : window - 1;
@@ -199,36 +272,10 @@ export class LanguageModel {
       ? options.previous
       : undefined;
     const reused = reusable ? commonPrefixLength(reusable, tokens) : 0;
-    if (reusable && reused > 0) {
-      logprobs.set(reusable.logprobs.subarray(0, reused));
-      ranks.set(reusable.ranks.subarray(0, reused));
-      entropies.set(reusable.entropies.subarray(0, reused));
-      topIds.set(reusable.topIds.subarray(0, reused * k));
-      topProbs.set(reusable.topProbs.subarray(0, reused * k));
-    }
-    const columns = () => ({
-      tokenCount: n, ids: tokens.ids, starts: tokens.starts, ends: tokens.ends, logprobs, ranks, entropies, topK: k, topIds, topProbs,
-      exactOffsets: tokens.exactOffsets,
-    });
-    // Windows sit on a fixed grid (starts 0, stride, 2*stride...), so a token is scored by
-    // the same window whatever follows it; resume at the first window that scores the
-    // first changed token.
-    let start = 0;
-    while (start + docPerWindow < n && start + docPerWindow <= reused) start += stride;
-    // The windows still to run, each scoring [firstTarget, end).
-    const windows: ScoringWindow[] = [];
-    for (let scoredUpTo = reused; scoredUpTo < n; start += stride) {
-      const end = Math.min(start + docPerWindow, n);
-      windows.push({ start, end, firstTarget: Math.max(scoredUpTo, bos === null ? start + 1 : start) });
-      scoredUpTo = end;
-    }
-    // Windows are independent of each other, so the ones covering the priority range (what
-    // the user sees) can run first; a snapshot is reported once they are done.
-    const priority = options.priority;
-    const isPriority = (w: { end: number; firstTarget: number }) =>
-      priority !== undefined && w.firstTarget < w.end && tokens.starts[w.firstTarget]! < priority.end && tokens.ends[w.end - 1]! > priority.start;
-    const order = priority ? [...windows.filter(isPriority), ...windows.filter((w) => !isPriority(w))] : windows;
-    const priorityCount = priority ? windows.filter(isPriority).length : 0;
+    if (reusable && reused > 0) out.copyPrefix(reusable, reused);
+    const columns = () => ({ tokenCount: n, ids: tokens.ids, starts: tokens.starts, ends: tokens.ends, ...out.columns(), exactOffsets: tokens.exactOffsets });
+    const windows = planWindows(n, reused, docPerWindow, stride, bos !== null);
+    const { order, priorityCount } = priorityOrder(windows, tokens, options.priority);
 
     const shift = bos === null ? 0 : 1;
     const windowsPerRun = this.windowsPerRun ?? Math.max(1, Math.min(MAX_WINDOWS_PER_RUN, Math.floor(MAX_STATISTICS_CELLS / ((stride + 1) * this.info.vocabSize))));
@@ -240,20 +287,7 @@ export class LanguageModel {
     let cachedPositions = 0;
     let scoredTokens = reused;
     const idsOf = (w: ScoringWindow) => (bos === null ? Array.from(tokens.ids.subarray(w.start, w.end)) : [bos, ...tokens.ids.subarray(w.start, w.end)]);
-    /** Copies `count` rows of statistics, from `firstRow` on, to the tokens from `firstToken` on. */
-    const putRows = (stats: RowStatistics, firstRow: number, firstToken: number, count: number) => {
-      for (let r = 0; r < count; r++) {
-        const j = firstToken + r;
-        const row = firstRow + r;
-        logprobs[j] = stats.logprobs[row]!;
-        ranks[j] = stats.ranks[row]!;
-        entropies[j] = stats.entropyBits[row]!;
-        for (let c = 0; c < stats.k; c++) {
-          topIds[j * k + c] = Number(stats.topIds[row * stats.k + c]!);
-          topProbs[j * k + c] = Math.exp(stats.topLogprobs[row * stats.k + c]!);
-        }
-      }
-    };
+    const putRows = (stats: RowStatistics, firstRow: number, firstToken: number, count: number) => out.putRows(stats, firstRow, firstToken, count);
     for (let w = 0; w < order.length; ) {
       if (options.cancellation?.isCancelled) throw new CancelledError();
       const first = order[w]!;
