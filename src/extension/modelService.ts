@@ -152,7 +152,17 @@ export class ModelService implements vscode.Disposable {
     const { threads, maxWindow, remoteUrl, remoteModel, remoteApi, remoteMaxConcurrentRequests } = this.settings;
     // A server URL (user settings only) sends scoring there; nothing else changes for the editor.
     if (remoteUrl !== '') {
-      return new RemoteBackend({ url: remoteUrl, model: remoteModel, api: remoteApi, apiKey: this.remoteApiKey, maxInFlight: remoteMaxConcurrentRequests });
+      const remote: RemoteBackend = new RemoteBackend({
+        url: remoteUrl, model: remoteModel, api: remoteApi, apiKey: this.remoteApiKey, maxInFlight: remoteMaxConcurrentRequests,
+        // A server that stops answering shows as an error; when it answers again, scores are recomputed as after a worker crash.
+        onAvailability: (available, message) => {
+          if (this.backend !== remote) return;
+          if (!available) return this.setState({ kind: 'error', path: remoteUrl, message });
+          this.dropModel();
+          this.crashEmitter.fire(message);
+        },
+      });
+      return remote;
     }
     return new LocalBackend(path.join(this.extensionPath, 'dist', 'worker.js'), { modelPath: this.modelPath, threads, maxWindow }, {
       // A runaway document makes the worker die (and be restarted), not the extension host.

@@ -404,6 +404,24 @@ describe('a hostile or failing server', () => {
     assert.ok((await remote.score(job('Back again.'))).scores.tokenCount > 0);
   });
 
+  it('a server that disappears is reported once, and reported back when it answers again, without any call', async () => {
+    const first = await engine('sglang');
+    const port = Number(new URL(first.url).port);
+    const events: [boolean, string][] = [];
+    const remote = backend({ url: first.url, api: 'sglang', recheckMs: 10, onAvailability: (available, message) => events.push([available, message]) });
+    await remote.score(job('Before.'));
+    await first.close();
+    await rejectsWith(remote.score(job('During.')), 'unreachable');
+    await rejectsWith(remote.score(job('During, again.')), 'unreachable');
+    assert.deepEqual(events.map(([available]) => available), [false], 'reported once');
+    assert.match(events[0]![1], /127\.0\.0\.1:\d+ cannot be reached/);
+    engines.push(await startFakeEngine({ kind: 'sglang', model, port }));
+    // Waits for the re-check (every 10 ms here); a generous cap turns a missing report into a failure, not a hang.
+    for (let waits = 0; events.length < 2 && waits < 4000; waits++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(events[1], [true, `127.0.0.1:${port} answers again`]);
+    assert.ok((await remote.score(job('After.'))).scores.tokenCount > 0);
+  });
+
   it('cancellation rejects with CancelledError and aborts the request', async () => {
     const server = await engine('vllm');
     const remote = backend({ url: server.url, api: 'openai-completions' });

@@ -58,10 +58,19 @@ export interface RemoteBackendOptions extends Omit<RemoteHttpOptions, 'baseUrl'>
   readonly maxWindow?: number;
   /** Windows of one document in flight at once (default 4). */
   readonly maxInFlight?: number;
+  /**
+   * Told when the server stops answering (a request could not reach it) and,
+   * checked every `recheckMs` (doubling up to a minute) from then on, when it answers again.
+   */
+  readonly onAvailability?: (available: boolean, message: string) => void;
+  /** First wait before asking a silent server again; default 5 s. */
+  readonly recheckMs?: number;
 }
 
 export const DEFAULT_REMOTE_MAX_WINDOW = 4096;
 const DEFAULT_MAX_IN_FLIGHT = 4;
+const DEFAULT_RECHECK_MS = 5_000;
+const MAX_RECHECK_MS = 60_000;
 /** Documents whose previous scoring is kept for incremental re-scoring. */
 const KEPT_DOCUMENTS = 16;
 const DEFAULT_TOP_WORDS = 15;
@@ -137,6 +146,8 @@ export class RemoteBackend implements ScoringBackend {
   private readonly kept = new Map<string, KeptScoring>();
   /** Aborts every request when the backend is disposed. */
   private readonly lifetime = new AbortController();
+  /** Set while the server does not answer; the timer asks it again. */
+  private recheck: { timer: ReturnType<typeof setTimeout> | null; delay: number } | null = null;
 
   constructor(private readonly options: RemoteBackendOptions) {}
 
@@ -205,8 +216,49 @@ export class RemoteBackend implements ScoringBackend {
 
   async dispose(): Promise<void> {
     this.lifetime.abort();
+    if (this.recheck?.timer) clearTimeout(this.recheck.timer);
+    this.recheck = null;
     this.kept.clear();
     this.connecting = null;
+  }
+
+  /** The server could not be reached: say so once, then ask it again now and then until it answers. */
+  private lostServer(message: string): void {
+    if (this.recheck || !this.options.onAvailability || this.lifetime.signal.aborted) return;
+    this.recheck = { timer: null, delay: this.options.recheckMs ?? DEFAULT_RECHECK_MS };
+    this.options.onAvailability(false, message);
+    this.scheduleRecheck();
+  }
+
+  private scheduleRecheck(): void {
+    const recheck = this.recheck;
+    if (!recheck) return;
+    recheck.timer = setTimeout(() => {
+      void (async () => {
+        try {
+          const connection = await this.connect(this.lifetime.signal);
+          await connection.api.describe(this.lifetime.signal);
+        } catch {
+          if (this.recheck !== recheck) return;
+          recheck.delay = Math.min(MAX_RECHECK_MS, recheck.delay * 2);
+          this.scheduleRecheck();
+          return;
+        }
+        if (this.recheck !== recheck) return;
+        this.recheck = null;
+        this.options.onAvailability?.(true, `${this.hostName()} answers again`);
+      })();
+    }, recheck.delay);
+    // Waiting for a server never keeps the process (the CLI, a test run) alive.
+    recheck.timer.unref?.();
+  }
+
+  private hostName(): string {
+    try {
+      return new URL(this.options.url).host;
+    } catch {
+      return this.options.url;
+    }
   }
 
   /** Runs `work` with an AbortSignal that fires on `signal`'s cancellation or on dispose; cancellation rejects with CancelledError. */
@@ -219,6 +271,8 @@ export class RemoteBackend implements ScoringBackend {
       return await work(abort);
     } catch (error) {
       if (abort.aborted) throw new CancelledError();
+      // Only a server that cannot be reached counts as gone (a slow one is still there).
+      if (error instanceof RemoteError && error.code === 'unreachable') this.lostServer(error.message);
       throw error;
     } finally {
       subscription?.dispose();
