@@ -31,9 +31,6 @@ export interface GenerationRule {
   readonly seed: number;
 }
 
-export const MAX_TOP_K = 100;
-export const MAX_SEED = 0xffffffff;
-
 /** The candidates a rule keeps and the renormalised shares it draws from. */
 export interface KeptCandidates {
   /** Indices into the candidate list, most probable first. */
@@ -134,20 +131,4 @@ export function chooseCandidate(probs: readonly number[], rule: GenerationRule, 
   const index = rule.kind === 'greedy' ? kept.indices[0]! : drawKept(kept, stepUniform(rule.seed, step));
   const rank = byProbability(probs).indexOf(index) + 1;
   return { index, rank, share: kept.shares[kept.indices.indexOf(index)]!, kept };
-}
-
-/** A rule from untrusted fields (the webview), clamped to valid values; undefined when malformed. */
-export function parseGenerationRule(raw: unknown): GenerationRule | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const r = raw as Record<string, unknown>;
-  if (!GENERATION_RULE_KINDS.includes(r.kind as GenerationRuleKind)) return undefined;
-  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  if (!finite(r.k) || !finite(r.p) || !finite(r.temperature) || !finite(r.seed)) return undefined;
-  return {
-    kind: r.kind as GenerationRuleKind,
-    k: Math.min(MAX_TOP_K, Math.max(1, Math.floor(r.k))),
-    p: Math.min(1, Math.max(0.01, r.p)),
-    temperature: r.temperature,
-    seed: Math.min(MAX_SEED, Math.max(0, Math.floor(r.seed))),
-  };
 }

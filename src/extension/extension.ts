@@ -4,11 +4,13 @@
  */
 import * as vscode from 'vscode';
 import { legend } from '../core/colorBins';
+import type { GenerationRule } from '../core/generation';
 import { CancelledError } from '../core/types';
 import { registerDownloadCommands } from './downloadModel';
 import { Heatmap } from './heatmap';
 import { SHOW_PANEL_COMMAND, SurprisalHoverProvider } from './hover';
 import { ModelService } from './modelService';
+import type { GenerationSnapshot } from './generation';
 import { goToSurprising, surprisalDiagnostics } from './navigation';
 import { NextWordPanel, type NextWordPanelSnapshot } from './nextWordPanel';
 import { DocumentTooLargeError, ScoreStore, type ScoreEntry } from './scoreStore';
@@ -33,6 +35,10 @@ export interface SurprisalLensApi {
   insertNextWord(index: number): Promise<boolean>;
   /** The model's state: idle, loading, ready, or error with the reason. */
   modelState(): { kind: string; message?: string; name?: string };
+  /** Appends `count` words at the panel's cursor picked by `rule`, as its Step / Generate buttons do; resolves with the history when the run ends. */
+  generateNextWords(count: number, rule: GenerationRule): Promise<GenerationSnapshot | undefined>;
+  /** Removes the last generated word, as the panel's Undo step button does. */
+  undoGenerationStep(): Promise<boolean>;
 }
 
 /** Kept so `deactivate` can wait for the worker to stop cleanly. */
@@ -257,6 +263,8 @@ class SurprisalLens {
       killWorker: () => model.killWorker(),
       nextWordPanelSnapshot: () => NextWordPanel.current?.snapshot,
       insertNextWord: (index) => NextWordPanel.current?.insert(index) ?? Promise.resolve(false),
+      generateNextWords: (count, rule) => NextWordPanel.current?.generate(count, rule) ?? Promise.resolve(undefined),
+      undoGenerationStep: () => NextWordPanel.current?.undoStep() ?? Promise.resolve(false),
       modelState: () => {
         const state = model.state;
         if (state.kind === 'error') return { kind: state.kind, message: state.message };

@@ -16,6 +16,9 @@
  *   the mode and the listed candidates.
  * - `panel.insert(index)`: inserts the candidate at `index` of the list shown, exactly as a
  *   click in the webview does.
+ * - `panel.generate(count, rule)`, `panel.undoStep()`, `panel.stopGenerating()`: generation at
+ *   the followed editor's cursor, exactly as the panel's Step / Generate / Undo step / Stop
+ *   buttons (see generation.ts); `panel.snapshot.generation` is its history.
  * - `panel.dispose()`: closes the panel.
  *
  * Every message from the webview is validated (`parseFromPanel`), and an insert must name
@@ -24,6 +27,7 @@
  */
 import * as vscode from 'vscode';
 import { documentFigures } from '../core/documentFigures';
+import type { GenerationRule } from '../core/generation';
 import { CancelledError } from '../core/types';
 import {
   parseFromPanel,
@@ -35,6 +39,7 @@ import {
   type ToPanel,
   type WordsMessage,
 } from '../shared/panelProtocol';
+import { GenerationController, type GenerationSnapshot } from './generation';
 import type { ModelService } from './modelService';
 import type { ScoreEntry, ScoreStore } from './scoreStore';
 import { nextWordPanelHtml } from './nextWordPanelHtml';
@@ -62,6 +67,8 @@ export interface NextWordPanelSnapshot {
   readonly contextTail: string | undefined;
   /** The heatmap key shown at the top. */
   readonly legend: LegendMessage | undefined;
+  /** The generation history and whether a run is going on. */
+  readonly generation: GenerationSnapshot;
 }
 
 const DEBOUNCE_MS = 150;
@@ -135,13 +142,16 @@ export class NextWordPanel implements vscode.Disposable {
   private lastLegend: LegendMessage | undefined;
   private disposed = false;
   private lastIdleRefresh = 0;
+  private readonly generation: GenerationController;
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
     private readonly context: NextWordPanelContext,
   ) {
     panel.webview.html = nextWordPanelHtml(panel.webview, context.extensionUri, NextWordPanel.title);
+    this.generation = new GenerationController(context.model, () => this.mode, (message) => this.post(message));
     this.disposables.push(
+      this.generation,
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((raw: unknown) => {
         const message = parseFromPanel(raw);
@@ -227,7 +237,25 @@ export class NextWordPanel implements vscode.Disposable {
       entropyBits: shown?.message.entropyBits,
       contextTail: shown?.message.contextTail,
       legend: this.lastLegend,
+      generation: this.generation.snapshot,
     };
+  }
+
+  /** Appends `count` words at the followed editor's cursor, each picked by `rule`; resolves when the run ends. */
+  async generate(count: number, rule: GenerationRule): Promise<GenerationSnapshot> {
+    const editor = this.editor && this.editorFor(this.editor.document);
+    if (!editor) return this.generation.snapshot;
+    await this.generation.generate(editor, count, rule);
+    return this.generation.snapshot;
+  }
+
+  /** Removes the last generated step (one edit). */
+  undoStep(): Promise<boolean> {
+    return this.generation.undo();
+  }
+
+  stopGenerating(): void {
+    this.generation.stop();
   }
 
   /** Inserts the candidate at `index` of the shown list at the cursor, as one undo step. */
@@ -380,6 +408,7 @@ export class NextWordPanel implements vscode.Disposable {
         if (this.lastStatus) this.post(this.lastStatus);
         if (this.lastDocument) this.post(this.lastDocument);
         if (this.lastLegend) this.post(this.lastLegend);
+        this.generation.publish();
         return;
       case 'setMode':
         if (message.mode === this.mode) return;
@@ -403,6 +432,18 @@ export class NextWordPanel implements vscode.Disposable {
         return;
       case 'export':
         await this.export(message.format);
+        return;
+      case 'generate':
+        await this.generate(message.count, message.rule);
+        return;
+      case 'stopGeneration':
+        this.generation.stop();
+        return;
+      case 'undoStep':
+        await this.generation.undo();
+        return;
+      case 'clearHistory':
+        this.generation.clear();
         return;
     }
   }

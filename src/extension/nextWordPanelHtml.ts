@@ -50,6 +50,42 @@ export function nextWordPanelHtml(webview: vscode.Webview, extensionUri: vscode.
   <ul id="candidates" class="candidates" role="listbox" tabindex="0" aria-label="Most likely next words: arrow keys choose, Enter inserts at the cursor"></ul>
   <p id="temperature-note" class="note"></p>
 </section>
+<section class="generate" aria-labelledby="generate-heading">
+  <h2 id="generate-heading">Generate</h2>
+  <div class="generate-controls">
+    <label for="rule">Rule</label>
+    <select id="rule">
+      <option value="greedy">Greedy (most probable)</option>
+      <option value="sample">Sample at the temperature</option>
+      <option value="topK">Top-k</option>
+      <option value="topP">Top-p (nucleus)</option>
+    </select>
+    <label for="top-k" class="rule-k">k</label>
+    <input type="number" id="top-k" class="rule-k" min="1" max="100" step="1" value="5">
+    <label for="top-p" class="rule-p">p</label>
+    <input type="number" id="top-p" class="rule-p" min="0.01" max="1" step="0.05" value="0.9">
+    <label for="seed" class="rule-seed">Seed</label>
+    <input type="number" id="seed" class="rule-seed" min="0" max="4294967295" step="1" value="1">
+    <label for="count">N</label>
+    <input type="number" id="count" min="1" max="200" step="1" value="10">
+  </div>
+  <div class="generate-buttons">
+    <button type="button" id="step" title="Append one word chosen by the rule at the cursor (one undoable edit)">Step</button>
+    <button type="button" id="generate" title="Append N words, one at a time">Generate N</button>
+    <button type="button" id="stop" disabled title="Stop generating (typing in the document stops it too)">Stop</button>
+    <button type="button" id="undo-step" disabled title="Remove the last generated word">Undo step</button>
+    <button type="button" id="clear-history" disabled title="Forget the history below (the text stays)">Clear</button>
+  </div>
+  <p id="rule-note" class="note"></p>
+  <p id="generate-status" class="status" role="status" aria-live="polite"></p>
+  <div id="draw" class="draw" aria-label="What the rule drew from at the last step"></div>
+  <h3 id="history-heading">Steps</h3>
+  <div id="history-spark" class="sparkline history-spark" aria-hidden="true"></div>
+  <table id="history" class="history" aria-labelledby="history-heading">
+    <thead><tr><th scope="col">#</th><th scope="col">Word</th><th scope="col">P</th><th scope="col">Drawn from</th><th scope="col">Rank</th><th scope="col">Entropy</th><th scope="col">Kept</th><th scope="col">Bits</th></tr></thead>
+    <tbody></tbody>
+  </table>
+</section>
 <section class="document" aria-labelledby="document-heading">
   <h2 id="document-heading">Document</h2>
   <p id="document-status" class="status" role="status" aria-live="polite"></p>

@@ -6,6 +6,9 @@
  */
 import type {
   DocumentViewMessage,
+  GenerationMessage,
+  GenerationRule,
+  GenerationRuleKind,
   LegendMessage,
   FromPanel,
   HistogramBin,
@@ -17,6 +20,7 @@ import type {
 } from '../shared/panelProtocol';
 import { formatPercent as percent, visibleToken as visible } from '../core/format';
 import { MAX_TEMPERATURE, MIN_TEMPERATURE, temperedShares } from '../core/temperature';
+import { keptCandidates } from '../core/generation';
 
 interface VsCodeApi {
   postMessage(message: FromPanel): void;
@@ -28,7 +32,15 @@ declare function acquireVsCodeApi(): VsCodeApi;
 interface SavedState {
   readonly mode: PanelMode;
   readonly temperature: number;
+  /** The generation controls. */
+  readonly rule: GenerationRuleKind;
+  readonly k: number;
+  readonly p: number;
+  readonly seed: number;
+  readonly count: number;
 }
+
+const RULE_KINDS: readonly GenerationRuleKind[] = ['greedy', 'sample', 'topK', 'topP'];
 
 const vscode = acquireVsCodeApi();
 const SVG = 'http://www.w3.org/2000/svg';
@@ -37,7 +49,16 @@ function restore(): SavedState {
   const raw = vscode.getState() as Partial<SavedState> | undefined;
   const mode: PanelMode = raw?.mode === 'tokens' ? 'tokens' : 'words';
   const t = typeof raw?.temperature === 'number' && Number.isFinite(raw.temperature) ? raw.temperature : 1;
-  return { mode, temperature: Math.min(MAX_TEMPERATURE, Math.max(MIN_TEMPERATURE, t)) };
+  const number = (v: unknown, fallback: number, min: number, max: number) => (typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : fallback);
+  return {
+    mode,
+    temperature: Math.min(MAX_TEMPERATURE, Math.max(MIN_TEMPERATURE, t)),
+    rule: RULE_KINDS.includes(raw?.rule as GenerationRuleKind) ? raw!.rule! : 'greedy',
+    k: Math.floor(number(raw?.k, 5, 1, 100)),
+    p: number(raw?.p, 0.9, 0.01, 1),
+    seed: Math.floor(number(raw?.seed, 1, 0, 0xffffffff)),
+    count: Math.floor(number(raw?.count, 10, 1, 200)),
+  };
 }
 
 let state = restore();
@@ -73,6 +94,21 @@ const el = {
   sparkline: byId('sparkline'),
   exportCsv: byId<HTMLButtonElement>('export-csv'),
   exportJson: byId<HTMLButtonElement>('export-json'),
+  rule: byId<HTMLSelectElement>('rule'),
+  topK: byId<HTMLInputElement>('top-k'),
+  topP: byId<HTMLInputElement>('top-p'),
+  seed: byId<HTMLInputElement>('seed'),
+  count: byId<HTMLInputElement>('count'),
+  step: byId<HTMLButtonElement>('step'),
+  generate: byId<HTMLButtonElement>('generate'),
+  stop: byId<HTMLButtonElement>('stop'),
+  undoStep: byId<HTMLButtonElement>('undo-step'),
+  clearHistory: byId<HTMLButtonElement>('clear-history'),
+  ruleNote: byId('rule-note'),
+  generateStatus: byId('generate-status'),
+  draw: byId('draw'),
+  history: byId<HTMLTableElement>('history'),
+  historySpark: byId('history-spark'),
 };
 
 function save(next: Partial<SavedState>): void {
@@ -147,6 +183,9 @@ function renderWords(): void {
     return;
   }
   active = Math.min(active, m.candidates.length - 1);
+  // What the generation rule would keep of this list, and the shares it would draw from.
+  const kept = keptCandidates(m.candidates.map((c) => (c.completion === '' ? 0 : c.prob)), currentRule());
+  const drawShare = new Map(kept.indices.map((index, j) => [index, kept.shares[j]!]));
   m.candidates.forEach((candidate, i) => {
     const item = document.createElement('li');
     item.id = `candidate-${i}`;
@@ -167,7 +206,10 @@ function renderWords(): void {
     fill.style.width = `${(100 * shares[i]!) / max}%`; // CSSOM, allowed by the CSP
     bar.appendChild(fill);
     item.append(label, pct, bar);
-    item.setAttribute('aria-label', `${spoken(candidate.text)}, ${percent(shares[i]!)}`);
+    const drawn = drawShare.get(i);
+    if (drawn === undefined) item.classList.add('left-out');
+    else if (state.rule !== 'sample' || state.temperature !== 1) item.appendChild(span('drawn', `draw ${percent(drawn)}`));
+    item.setAttribute('aria-label', `${spoken(candidate.text)}, ${percent(shares[i]!)}${drawn === undefined ? ', left out by the rule' : `, drawn with ${percent(drawn)}`}`);
     list.appendChild(item);
   });
   list.setAttribute('aria-activedescendant', `candidate-${active}`);
@@ -243,6 +285,7 @@ el.temperature.addEventListener('input', () => {
   if (!Number.isFinite(t)) return;
   save({ temperature: Math.min(MAX_TEMPERATURE, Math.max(MIN_TEMPERATURE, t)) });
   renderTemperature();
+  renderRuleControls();
   renderWords();
 });
 
@@ -375,6 +418,17 @@ el.exportJson.addEventListener('click', () => vscode.postMessage({ type: 'export
 
 function renderLegend(m: LegendMessage): void {
   clear(el.legend);
+  if (m.mode === 'difference') {
+    el.legendNote.textContent = `${m.enabled ? '' : '(off) '}colour = bits the second model needed for each word, minus the first's`;
+    for (const entry of m.entries) {
+      const item = document.createElement('li');
+      const sample = span(`swatch difference-${entry.step < 0 ? `m${-entry.step}` : entry.step > 0 ? `p${entry.step}` : '0'}`, 'ab');
+      sample.setAttribute('aria-hidden', 'true');
+      item.append(sample, span('legend-label', `${entry.label}${entry.step === 0 ? ' (uncoloured)' : ''}`));
+      el.legend.appendChild(item);
+    }
+    return;
+  }
   const what = m.mode === 'rank' ? `rank of each ${m.granularity} among the model's predictions` : `surprisal of each ${m.granularity}`;
   el.legendNote.textContent = `${m.enabled ? '' : '(off) '}colour = ${what}`;
   for (const entry of m.entries) {
@@ -395,6 +449,96 @@ function noDocument(reason: string): void {
   clear(el.sparkline);
   el.exportCsv.disabled = true;
   el.exportJson.disabled = true;
+}
+
+// ---- generation ----
+
+function currentRule(): GenerationRule {
+  return { kind: state.rule, k: state.k, p: state.p, temperature: state.temperature, seed: state.seed };
+}
+
+function renderRuleControls(): void {
+  el.rule.value = state.rule;
+  el.topK.value = String(state.k);
+  el.topP.value = String(state.p);
+  el.seed.value = String(state.seed);
+  el.count.value = String(state.count);
+  document.querySelectorAll<HTMLElement>('.rule-k').forEach((e) => { e.hidden = state.rule !== 'topK'; });
+  document.querySelectorAll<HTMLElement>('.rule-p').forEach((e) => { e.hidden = state.rule !== 'topP'; });
+  document.querySelectorAll<HTMLElement>('.rule-seed').forEach((e) => { e.hidden = state.rule === 'greedy'; });
+  const t = state.temperature.toFixed(2);
+  el.ruleNote.textContent = {
+    greedy: 'Greedy: always the most probable candidate (the temperature does not matter).',
+    sample: `Sampling: a candidate drawn with its share at temperature ${t} (p^(1/T), renormalised over the list).`,
+    topK: `Top-k: the ${state.k} most probable candidates, renormalised at temperature ${t}, one drawn.`,
+    topP: `Top-p: the fewest most probable candidates whose share at temperature ${t} reaches ${state.p}, renormalised, one drawn.`,
+  }[state.rule] + (state.rule === 'greedy' ? '' : ` Seed ${state.seed}: the same seed from the same text draws the same words.`) + ' Dimmed candidates above are left out by the rule.';
+}
+
+function readRuleControls(): void {
+  const value = (input: HTMLInputElement, fallback: number) => (Number.isFinite(Number(input.value)) && input.value !== '' ? Number(input.value) : fallback);
+  save({
+    rule: RULE_KINDS.includes(el.rule.value as GenerationRuleKind) ? (el.rule.value as GenerationRuleKind) : 'greedy',
+    k: Math.min(100, Math.max(1, Math.floor(value(el.topK, state.k)))),
+    p: Math.min(1, Math.max(0.01, value(el.topP, state.p))),
+    seed: Math.min(0xffffffff, Math.max(0, Math.floor(value(el.seed, state.seed)))),
+    count: Math.min(200, Math.max(1, Math.floor(value(el.count, state.count)))),
+  });
+  renderRuleControls();
+  renderWords();
+}
+
+for (const input of [el.rule, el.topK, el.topP, el.seed, el.count]) input.addEventListener('change', readRuleControls);
+el.step.addEventListener('click', () => vscode.postMessage({ type: 'generate', count: 1, rule: currentRule() }));
+el.generate.addEventListener('click', () => vscode.postMessage({ type: 'generate', count: state.count, rule: currentRule() }));
+el.stop.addEventListener('click', () => vscode.postMessage({ type: 'stopGeneration' }));
+el.undoStep.addEventListener('click', () => vscode.postMessage({ type: 'undoStep' }));
+el.clearHistory.addEventListener('click', () => vscode.postMessage({ type: 'clearHistory' }));
+
+function renderGeneration(m: GenerationMessage): void {
+  el.step.disabled = m.running;
+  el.generate.disabled = m.running;
+  el.stop.disabled = !m.running;
+  el.undoStep.disabled = m.running || m.steps.length === 0;
+  el.clearHistory.disabled = m.steps.length === 0;
+  el.generateStatus.textContent = m.running ? `Generating… ${m.remaining} to go.` : m.message;
+  clear(el.draw);
+  if (m.lastDraw) {
+    el.draw.appendChild(span('label', 'Last step drew from:'));
+    for (const c of m.lastDraw.candidates) el.draw.appendChild(span(c.chosen ? 'chosen' : '', `${visible(c.text)} ${percent(c.share)}`));
+  }
+  const body = el.history.tBodies[0]!;
+  clear(body);
+  m.steps.forEach((row, i) => {
+    const tr = document.createElement('tr');
+    const bits = -Math.log2(row.prob);
+    const cells = [String(i + 1), visible(row.text), percent(row.prob), percent(row.share), `#${row.rank}`,
+      Number.isFinite(row.entropyBits) ? `${row.entropyBits.toFixed(2)} bits` : '–', `${row.kept} of ${row.listed}`, bits.toFixed(2)];
+    for (const text of cells) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  });
+  renderHistorySpark(m.steps.map((row) => -Math.log2(row.prob)));
+}
+
+/** The surprisal of each generated word, in order. */
+function renderHistorySpark(bits: readonly number[]): void {
+  clear(el.historySpark);
+  if (bits.length === 0) return;
+  const max = Math.max(1, ...bits);
+  const width = Math.max(2, bits.length);
+  const height = 30;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  const line = document.createElementNS(SVG, 'polyline');
+  line.setAttribute('class', 'line');
+  line.setAttribute('points', bits.map((b, i) => `${bits.length === 1 ? 1 : i * ((width - 1) / (bits.length - 1)) + 0.5},${(height - (b / max) * (height - 2) - 1).toFixed(2)}`).join(' '));
+  svg.appendChild(line);
+  el.historySpark.appendChild(svg);
 }
 
 // ---- messages from the host ----
@@ -427,10 +571,14 @@ window.addEventListener('message', (event: MessageEvent<ToPanel>) => {
     case 'legend':
       renderLegend(message);
       return;
+    case 'generation':
+      renderGeneration(message);
+      return;
   }
 });
 
 renderMode();
 renderTemperature();
+renderRuleControls();
 noDocument('');
 vscode.postMessage({ type: 'ready', mode: state.mode });

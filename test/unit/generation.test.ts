@@ -9,12 +9,12 @@ import {
   chooseCandidate,
   drawKept,
   keptCandidates,
-  parseGenerationRule,
   seededRandom,
   stepUniform,
   type GenerationRule,
 } from '../../src/core/generation';
 import { temperedShares } from '../../src/core/temperature';
+import { parseFromPanel } from '../../src/shared/panelProtocol';
 
 const rule = (overrides: Partial<GenerationRule>): GenerationRule => ({ kind: 'sample', k: 3, p: 0.9, temperature: 1, seed: 7, ...overrides });
 const close = (a: number, b: number, label = '') => assert.ok(Math.abs(a - b) < 1e-12, `${label} ${a} vs ${b}`);
@@ -130,13 +130,20 @@ describe('seeded sampling', () => {
   });
 });
 
-describe('a rule from the webview', () => {
-  it('is clamped to valid values, or refused when malformed', () => {
-    assert.deepEqual(parseGenerationRule({ kind: 'topK', k: 1e9, p: 7, temperature: 1, seed: -5 }), { kind: 'topK', k: 100, p: 1, temperature: 1, seed: 0 });
-    assert.deepEqual(parseGenerationRule({ kind: 'topP', k: 0, p: 0, temperature: 0.5, seed: 3.7 }), { kind: 'topP', k: 1, p: 0.01, temperature: 0.5, seed: 3 });
-    assert.equal(parseGenerationRule({ kind: 'beam', k: 1, p: 1, temperature: 1, seed: 1 }), undefined);
-    assert.equal(parseGenerationRule({ kind: 'greedy', k: '1', p: 1, temperature: 1, seed: 1 }), undefined);
-    assert.equal(parseGenerationRule({ kind: 'greedy', k: 1, p: 1, temperature: NaN, seed: 1 }), undefined);
-    assert.equal(parseGenerationRule(null), undefined);
+describe('generation messages from the webview', () => {
+  it('are validated: the rule clamped to valid values, malformed ones refused', () => {
+    const generate = (count: unknown, rule: unknown) => parseFromPanel({ type: 'generate', count, rule });
+    assert.deepEqual(generate(5, { kind: 'topK', k: 1e9, p: 7, temperature: 1, seed: -5 }), { type: 'generate', count: 5, rule: { kind: 'topK', k: 100, p: 1, temperature: 1, seed: 0 } });
+    assert.deepEqual(generate(1, { kind: 'topP', k: 0, p: 0, temperature: 0.5, seed: 3.7 }), { type: 'generate', count: 1, rule: { kind: 'topP', k: 1, p: 0.01, temperature: 0.5, seed: 3 } });
+    assert.equal(generate(1, { kind: 'beam', k: 1, p: 1, temperature: 1, seed: 1 }), undefined);
+    assert.equal(generate(1, { kind: 'greedy', k: '1', p: 1, temperature: 1, seed: 1 }), undefined);
+    assert.equal(generate(1, { kind: 'greedy', k: 1, p: 1, temperature: NaN, seed: 1 }), undefined);
+    assert.equal(generate(0, { kind: 'greedy', k: 1, p: 1, temperature: 1, seed: 1 }), undefined);
+    assert.equal(generate(201, { kind: 'greedy', k: 1, p: 1, temperature: 1, seed: 1 }), undefined);
+    assert.equal(generate(1.5, { kind: 'greedy', k: 1, p: 1, temperature: 1, seed: 1 }), undefined);
+    assert.equal(generate(1, null), undefined);
+    assert.deepEqual(parseFromPanel({ type: 'stopGeneration', extra: 1 }), { type: 'stopGeneration' });
+    assert.deepEqual(parseFromPanel({ type: 'undoStep' }), { type: 'undoStep' });
+    assert.deepEqual(parseFromPanel({ type: 'clearHistory' }), { type: 'clearHistory' });
   });
 });
