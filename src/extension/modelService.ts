@@ -26,6 +26,8 @@ export class ModelService implements vscode.Disposable {
   private backend: ScoringBackend;
   /** Bearer token for the inference server, from SecretStorage (never from settings). */
   private remoteApiKey: string | undefined;
+  /** Asked before documents first go to an inference server; unset: they go without asking. */
+  private remoteConsent: ((host: string, url: string) => Promise<boolean>) | undefined;
   private loaded: LoadedModel | undefined;
   private currentState: ModelState = { kind: 'idle' };
   private readonly stateEmitter = new vscode.EventEmitter<ModelState>();
@@ -129,6 +131,15 @@ export class ModelService implements vscode.Disposable {
     if (this.settings.remoteUrl !== '') this.update(this.settings, true);
   }
 
+  /**
+   * Sets what is asked before a document's text first goes to an inference server (a modal
+   * remembered per server, false in an untrusted workspace); a refusal fails that scoring
+   * with a RemoteError whose code is 'refused'.
+   */
+  setRemoteConsent(ask: ((host: string, url: string) => Promise<boolean>) | undefined): void {
+    this.remoteConsent = ask;
+  }
+
   /** Stops the worker, as if it had crashed (used by tests of crash recovery). */
   async killWorker(): Promise<void> {
     if (!(this.backend instanceof LocalBackend)) return;
@@ -154,6 +165,7 @@ export class ModelService implements vscode.Disposable {
     if (remoteUrl !== '') {
       const remote: RemoteBackend = new RemoteBackend({
         url: remoteUrl, model: remoteModel, api: remoteApi, apiKey: this.remoteApiKey, maxInFlight: remoteMaxConcurrentRequests,
+        allowSending: (host, url) => (this.remoteConsent ? this.remoteConsent(host, url) : Promise.resolve(true)),
         // A server that stops answering shows as an error; when it answers again, scores are recomputed as after a worker crash.
         onAvailability: (available, message) => {
           if (this.backend !== remote) return;

@@ -422,6 +422,21 @@ describe('a hostile or failing server', () => {
     assert.ok((await remote.score(job('After.'))).scores.tokenCount > 0);
   });
 
+  it('no document text leaves before allowSending says yes', async () => {
+    const server = await engine('vllm');
+    const asked: string[] = [];
+    let answer = false;
+    const remote = backend({ url: server.url, api: 'openai-completions', allowSending: async (host) => (asked.push(host), answer) });
+    await remote.load();
+    await rejectsWith(remote.score(job('Private text.')), 'refused', /^Sending documents to 127\.0\.0\.1:\d+ was not allowed$/);
+    await rejectsWith(remote.nextWords('Private text', {}), 'refused');
+    assert.ok(server.calls.every((c) => !JSON.stringify(c.body ?? {}).includes('Private')), 'the text never reached the server');
+    answer = true;
+    assert.ok((await remote.score(job('Private text.'))).scores.tokenCount > 0);
+    await remote.score(job('More text.'));
+    assert.equal(asked.length, 3, 'asked until allowed, then not again');
+  });
+
   it('cancellation rejects with CancelledError and aborts the request', async () => {
     const server = await engine('vllm');
     const remote = backend({ url: server.url, api: 'openai-completions' });

@@ -65,6 +65,12 @@ export interface RemoteBackendOptions extends Omit<RemoteHttpOptions, 'baseUrl'>
   readonly onAvailability?: (available: boolean, message: string) => void;
   /** First wait before asking a silent server again; default 5 s. */
   readonly recheckMs?: number;
+  /**
+   * Asked before the first request that carries a document's text (probing the server
+   * carries none): may the text go to this host? A refusal fails the call with
+   * RemoteError('refused') and is asked again on the next call; a yes holds for this backend.
+   */
+  readonly allowSending?: (host: string, url: string) => Promise<boolean>;
 }
 
 export const DEFAULT_REMOTE_MAX_WINDOW = 4096;
@@ -146,6 +152,8 @@ export class RemoteBackend implements ScoringBackend {
   private readonly kept = new Map<string, KeptScoring>();
   /** Aborts every request when the backend is disposed. */
   private readonly lifetime = new AbortController();
+  /** Whether `allowSending` said yes (asked once per backend). */
+  private sendingAllowed = false;
   /** Set while the server does not answer; the timer asks it again. */
   private recheck: { timer: ReturnType<typeof setTimeout> | null; delay: number } | null = null;
 
@@ -162,6 +170,7 @@ export class RemoteBackend implements ScoringBackend {
     const began = Date.now();
     return this.withSignal(signal, async (abort) => {
       const connection = await this.connect(abort);
+      await this.askToSend(connection);
       const k = Math.max(1, Math.floor(job.settings.topK));
       // The asked window, up to the server's context (less the one token kept for a generated one).
       const window = Math.max(2, job.settings.windowSize ? Math.min(job.settings.windowSize, connection.info.contextLength - 1) : connection.info.windowSize);
@@ -176,6 +185,7 @@ export class RemoteBackend implements ScoringBackend {
   nextWords(context: string, options: NextWordOptions, signal?: CancellationSignal): Promise<NextWordDistribution> {
     return this.withSignal(signal, async (abort) => {
       const connection = await this.connect(abort);
+      await this.askToSend(connection);
       const k = Math.max(1, Math.floor(options.maxWords ?? DEFAULT_TOP_WORDS));
       const window = connection.info.windowSize;
       let top: Alternative[];
@@ -220,6 +230,14 @@ export class RemoteBackend implements ScoringBackend {
     this.recheck = null;
     this.kept.clear();
     this.connecting = null;
+  }
+
+  private async askToSend(connection: Connection): Promise<void> {
+    if (this.sendingAllowed || !this.options.allowSending) return;
+    if (!(await this.options.allowSending(connection.http.host, connection.http.displayUrl))) {
+      throw new RemoteError('refused', `Sending documents to ${connection.http.host} was not allowed`);
+    }
+    this.sendingAllowed = true;
   }
 
   /** The server could not be reached: say so once, then ask it again now and then until it answers. */

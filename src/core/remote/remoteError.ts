@@ -21,7 +21,9 @@ export type RemoteErrorCode =
   /** The server does not offer what scoring needs (no prompt log-probabilities, unknown API). */
   | 'unsupported'
   /** The settings are unusable (bad URL, scheme). */
-  | 'config';
+  | 'config'
+  /** The person did not allow sending documents to this server (`RemoteBackendOptions.allowSending`). */
+  | 'refused';
 
 export class RemoteError extends Error {
   constructor(
