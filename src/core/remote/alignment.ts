@@ -243,6 +243,9 @@ function decodedOptions(texts: readonly string[], doc: DocumentBytes): OptionsAt
       // after it is the lone `▁` a SentencePiece tokenizer put before the text (a text token).
       if (looksSpecial(decoded) || (decoded === '' && (token === 0 || at === doc.bytes.length))) options.push(at * 2 + 1);
       else if (decoded === '') options.push(at * 2);
+    } else if (decoded === '' && token > 0 && looksSpecial(texts[token - 1]!)) {
+      // The same `▁`, put again after a special token written in the text.
+      options.push(at * 2);
     }
     return options;
   };
