@@ -3,6 +3,8 @@
  *
  *   npm run bench -- [--model DIR] [--threads 2] [--reps 5] [--sizes 500,2000,8000]
  *                    [--no-reference] [--no-outside] [--skip cold,memory,...] [--write] [--json FILE]
+ *   npm run bench -- --real-size [--real-sizes 2000,8000] [--reps 3] [--no-reference] [--write]
+ *                    (models of real dimensions from bench/make_real_size.py: see bench/realSize.ts)
  *
  * Default model: models/default when present, else models/tiny. Everything runs in this
  * process except cold start and memory, which start fresh Node processes hosting the real
@@ -14,12 +16,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { buildSync } from 'esbuild';
-import { LanguageModel, type DocumentScores } from '../src/core/engine';
+import { LanguageModel } from '../src/core/engine';
+import type { DocumentScores } from '../src/core/types';
 import { hoverMarkdown, type HoverContext } from '../src/core/hoverText';
 import { tokenAt } from '../src/core/tokenView';
-import { WorkerClient } from '../src/core/workerClient';
+import { WorkerClient } from '../src/worker/workerClient';
 import { describeMachine, machineLine, type Machine } from './machine';
 import { ReferenceScorer } from './reference';
+import { runRealSize, writeRealSize } from './realSize';
 import { benchTexts, ROOT, type BenchText } from './texts';
 
 // ---------------------------------------------------------------- arguments
@@ -310,7 +314,9 @@ async function nextToken(lm: LanguageModel, text: string, res: Results): Promise
   }
   // Through the worker: raw 'nextTokens', and the Next-Word panel's 'nextWords' (word search
   // over the key/value cache) when the protocol has it, with the panel's default options.
-  const protocol = readFileSync(join(ROOT, 'src', 'core', 'protocol.ts'), 'utf8');
+  // The protocol moved to src/shared/ with the editor layer's restructuring.
+  const protocolFile = [join(ROOT, 'src', 'shared', 'workerProtocol.ts'), join(ROOT, 'src', 'core', 'protocol.ts')].find((f) => existsSync(f))!;
+  const protocol = readFileSync(protocolFile, 'utf8');
   const hasWords = /type:\s*'nextWords'/.test(protocol);
   const client = new WorkerClient(join(ROOT, 'dist', 'worker.js'));
   const viaWorker: number[] = [];
@@ -413,6 +419,13 @@ function verdicts(res: Results): string[] {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  if (flag('real-size')) {
+    // Only the real-size rows (bench/realSize.ts): minutes per model, so not part of the default run.
+    const markdown = await runRealSize({ threads: THREADS, reps: REPS, sizes: arg('real-sizes', '2000,8000').split(',').map(Number), reference: !flag('no-reference') });
+    process.stdout.write(`${markdown}\n`);
+    if (flag('write')) writeRealSize(join(ROOT, 'BENCHMARKS.md'), markdown);
+    return;
+  }
   const machine = describeMachine();
   const a = arch(MODEL_PATH);
   const res: Results = {

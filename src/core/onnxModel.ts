@@ -198,7 +198,9 @@ export class OnnxCausalLm {
       unavailable = rewritten.ok ? null : rewritten.reason;
       if (rewritten.ok) {
         try {
-          session = await ort.InferenceSession.create(rewritten.bytes, saving);
+          // A graph read from memory finds its external data files only when told their folder.
+          const folder = { extra: { session: { model_external_initializers_file_folder_path: dirname(graphPath) } } };
+          session = await ort.InferenceSession.create(rewritten.bytes, { ...saving, ...(files.files.length > 1 ? folder : {}) });
           if (partial) cache!.commit(partial, graphPath, mode);
         } catch (error) {
           // The rewrite is an optimisation: a graph ONNX Runtime refuses in that form still loads as it is.

@@ -11,9 +11,11 @@
  * Only the protobuf framing of the graph is touched (protobufjs's wire-level reader and
  * writer): the model's own nodes and weights are copied byte for byte, straight from the
  * file into the one buffer handed to ONNX Runtime, and the file on disk is never changed,
- * so any Hugging Face export whose head is a float32 MatMul gets the fast path. Anything
- * else (external weight files, other heads, opsets outside 13-23) returns the reason, and
- * the engine uses the graph as it is.
+ * so any Hugging Face export whose head is a float32 MatMul gets the fast path. Weights in
+ * external data files stay there, named by their paths relative to the graph's folder, which
+ * the session is then told (`session.model_external_initializers_file_folder_path`). Anything
+ * else (other heads, opsets outside 13-23) returns the reason, and the engine uses the graph
+ * as it is.
  *
  * (Optional inputs with default values inside the exported file would have spared the
  * rewrite, but onnxruntime-node neither lists nor accepts overridable initializers.)
@@ -48,7 +50,6 @@ const NODE_INPUT = 1;
 const NODE_OUTPUT = 2;
 const NODE_OP_TYPE = 4;
 const TENSOR_EXTERNAL_DATA = 13;
-const TENSOR_DATA_LOCATION = 14;
 const WIRE_VARINT = 0;
 const WIRE_BYTES = 2;
 const FLOAT = 1;
@@ -217,14 +218,6 @@ function rewrite(source: ByteSource): ScoringRewrite {
         const opType = op ? stringOf(node.bytes, op) : 'nameless';
         if (opType !== 'MatMul') return { ok: false, reason: `logits come from a ${opType} node, not a MatMul` };
         head = { field: f, ...node, inputs: node.fields.filter((n) => n.field === NODE_INPUT).map((n) => stringOf(node.bytes, n)) };
-      }
-    } else if (f.field === GRAPH_INITIALIZER) {
-      // Only the tensor's field headers are read: its data stays in the source.
-      for (const t of readFields(source, f.payloadStart, f.payloadEnd)) {
-        if (t.field !== TENSOR_DATA_LOCATION || t.wire !== WIRE_VARINT) continue;
-        const value = new Uint8Array(t.end - t.payloadStart);
-        source.readInto(value, t.payloadStart);
-        if (Reader.create(value).uint32() === 1) return { ok: false, reason: 'the weights are in an external data file' };
       }
     } else if (f.field === GRAPH_INPUT || f.field === GRAPH_OUTPUT) {
       const info = readMessage(source, f);
