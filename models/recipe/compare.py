@@ -3,8 +3,10 @@
 Usage: /usr/bin/python3 models/recipe/compare.py [--cpu-min 8] [--only NAME ...]
 Each variant trains from scratch with train.py --clock cpu --threads 1, so every run gets
 the same CPU seconds even while other jobs share the machine (one thread: no thread
-waiting counted as work), then eval.py scores its checkpoint on --cap-bytes of every
-held-out project. Results accumulate in work/compare/results.json; the table printed at
+waiting counted as work), and is scored by train.py's held-out loss (48 windows from the
+held-out projects, nats/token and bits/byte, the latter comparable across tokenizers);
+--eval adds eval.py's per-kind figures on --cap-bytes of every held-out project.
+Results accumulate in work/compare/results.json; the table printed at
 the end is the one in README.md. Variants differ from the baseline in one thing each.
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -36,6 +39,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8, help="small batches: more steps in a short budget")
     ap.add_argument("--cap-bytes", type=int, default=10_000)
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--eval", action="store_true", help="also eval.py per kind on --cap-bytes per project")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     res_path = os.path.join(OUT, "results.json")
@@ -50,28 +54,33 @@ def main():
                "--data", data, "--heldout", os.path.join(WORK, "corpus", "heldout_projects.jsonl")] + \
               [a for a in extra if a != "--data" and a != data]
         print(" ".join(cmd), flush=True)
+        if os.path.exists(os.path.join(out, "ckpt.pt")):
+            os.remove(os.path.join(out, "ckpt.pt"))  # always from scratch
         subprocess.run(cmd, check=True)
-        ev = os.path.join(out, "eval.json")
-        subprocess.run([PY, os.path.join(HERE, "eval.py"), "--ckpt", os.path.join(out, "ckpt.pt"),
-                        "--tokenizer", os.path.join(data, "tokenizer.json"), "--cap-bytes", str(args.cap_bytes),
-                        "--threads", "1", "--no-samples", "--out", ev], check=True)
-        e = json.load(open(ev))
         last = [l for l in open(os.path.join(out, "train.log")) if " done: " in l][-1]
-        total_b = sum(k["bytes"] for k in e["kinds"].values())
-        results[name] = {"args": extra, "cpu_min": args.cpu_min, "tokens": e["trained_tokens"],
-                         "done": last.strip(), "all_bpb": sum(k["model_bpb"] * k["bytes"] for k in e["kinds"].values()) / total_b,
-                         "bpb": {k: round(v["model_bpb"], 3) for k, v in e["kinds"].items()}}
+        m = re.search(r"([\d.]+) M tokens.*held-out loss ([\d.]+) nats/token, ([\d.]+) bits/byte", last)
+        r = {"args": extra, "cpu_min": args.cpu_min, "batch": args.batch, "tokens": float(m.group(1)) * 1e6,
+             "heldout_nats_per_token": float(m.group(2)), "all_bpb": float(m.group(3)), "done": last.strip(), "bpb": {}}
+        if args.eval:  # per kind, on more text (slow on a shared machine)
+            ev = os.path.join(out, "eval.json")
+            subprocess.run([PY, os.path.join(HERE, "eval.py"), "--ckpt", os.path.join(out, "ckpt.pt"),
+                            "--tokenizer", os.path.join(data, "tokenizer.json"), "--cap-bytes", str(args.cap_bytes),
+                            "--threads", "1", "--no-samples", "--out", ev], check=True)
+            e = json.load(open(ev))
+            r["bpb"] = {k: round(v["model_bpb"], 3) for k, v in e["kinds"].items()}
+        results[name] = r
         json.dump(results, open(res_path, "w"), indent=1)
     print(table(results))
 
 
 def table(results):
     kinds = sorted({k for r in results.values() for k in r["bpb"]})
-    lines = ["| variant | tokens in budget | all | " + " | ".join(kinds) + " |",
-             "|---|---|---|" + "---|" * len(kinds)]
+    lines = ["| variant | CPU min | tokens in budget | held-out nats/token | held-out bits/byte | " +
+             " | ".join(kinds) + (" |" if kinds else ""),
+             "|---|---|---|---|---|" + "---|" * len(kinds)]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['tokens'] / 1e6:.2f} M | **{r['all_bpb']:.3f}** | " +
-                     " | ".join(f"{r['bpb'].get(k, float('nan')):.3f}" for k in kinds) + " |")
+        lines.append(f"| {name} | {r['cpu_min']} | {r['tokens'] / 1e6:.2f} M | {r['heldout_nats_per_token']:.3f} | "
+                     f"**{r['all_bpb']:.3f}** |" + "".join(f" {r['bpb'].get(k, float('nan')):.3f} |" for k in kinds))
     return "\n".join(lines)
 
 

@@ -49,7 +49,7 @@ TOKENIZER_TEXTS = [
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "default"))
-    ap.add_argument("--heldout", default=os.path.join(HERE, "work", "corpus", "heldout.jsonl"))
+    ap.add_argument("--heldout", default=os.path.join(HERE, "work", "corpus", "heldout_projects.jsonl"))
     ap.add_argument("--out", default=os.path.join(ROOT, "test", "fixtures", "models", "default-parity.json"))
     ap.add_argument("--per-kind", type=int, default=3)
     args = ap.parse_args()

@@ -2,7 +2,8 @@
 
 Usage: /usr/bin/python3 models/recipe/pack_gpu.py [--out models/recipe/work/gpu-pack.tar.xz]
 The archive holds models/recipe/*.py, work/tok/{train.bin,tokenizer.json,tokenizer_config.json,
-stats.json} and work/corpus/heldout.jsonl (for the held-out loss, eval and parity fixture).
+stats.json} (--tok: work/tok2 for the second edition's corpus) and
+work/corpus/heldout_projects.jsonl (for the held-out loss, eval and parity fixture).
 It must stay under 50 MiB; the script fails otherwise.
 
 On the GPU machine (CUDA PyTorch; the same scripts run on torch 1.13 or newer):
@@ -26,13 +27,14 @@ LIMIT = 50 * 1024 * 1024
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "work", "gpu-pack.tar.xz"))
+    ap.add_argument("--tok", default=os.path.join(HERE, "work", "tok2"))
     args = ap.parse_args()
     base = os.path.dirname(HERE)  # models/
     rel = lambda p: os.path.relpath(p, base)  # noqa: E731
     members = sorted(glob.glob(os.path.join(HERE, "*.py")) + glob.glob(os.path.join(HERE, "*.tsv")))
     for f in ("train.bin", "tokenizer.json", "tokenizer_config.json", "stats.json"):
-        members.append(os.path.join(HERE, "work", "tok", f))
-    members.append(os.path.join(HERE, "work", "corpus", "heldout.jsonl"))
+        members.append(os.path.join(args.tok, f))
+    members.append(os.path.join(HERE, "work", "corpus", "heldout_projects.jsonl"))
     missing = [m for m in members if not os.path.exists(m)]
     if missing:
         sys.exit(f"missing: {missing} (run corpus.py and train_tokenizer.py first)")

@@ -46,7 +46,9 @@ CONFIGS = {
     # many sessions on 2 CPU cores, warm-started from models/default (same shape and tokenizer)
     "cpu-long": dict(n_layer=6, n_head=4, n_embd=256, n_positions=256, batch=24, lr=8e-4, warmup=60,
                      device="cpu", dtype="bfloat16", budget_min=10**6, max_steps=10**12, schedule="wsd",
-                     init_from=os.path.join(os.path.dirname(HERE), "default")),
+                     init_from=os.path.join(os.path.dirname(HERE), "default"),
+                     data=os.path.join(HERE, "work", "tok2"),
+                     heldout=os.path.join(HERE, "work", "corpus", "heldout_projects.jsonl")),
     # one CUDA GPU, about 10 minutes. NOTE: ~17.6 M parameters = ~70 MB in fp32, over the 30 MB
     # limit for models/default; it needs weight-only int8 export (not implemented yet).
     "gpu": dict(n_layer=8, n_head=6, n_embd=384, n_positions=512, batch=64, lr=1.0e-3, warmup=200,
@@ -162,16 +164,18 @@ class Batches:
 
 @torch.no_grad()
 def heldout_loss(model, windows, device, amp):
+    """(nats/token, bits/byte) over the held-out windows; bits/byte compares tokenizers too."""
     model.eval()
-    tot, n = 0.0, 0
-    for x, y in windows:
+    tot, n, nbytes = 0.0, 0, 0
+    for x, y, b in windows:
         with amp():
             logits, _ = model(x.to(device))
         loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.to(device).view(-1), reduction="sum")
         tot += loss.item()
         n += y.numel()
+        nbytes += b
     model.train()
-    return tot / n
+    return tot / n, tot / math.log(2) / nbytes
 
 
 def make_heldout_windows(tok_json, heldout_path, ctx, max_windows=48):
@@ -184,7 +188,7 @@ def make_heldout_windows(tok_json, heldout_path, ctx, max_windows=48):
         ids = bpe.encode(d["text"])[: ctx * 2]
         for a in range(0, len(ids) - 8, ctx):
             seg = ids[a:a + ctx]
-            ws.append((torch.tensor([[0] + seg[:-1]]), torch.tensor([seg])))
+            ws.append((torch.tensor([[0] + seg[:-1]]), torch.tensor([seg]), len(bpe.decode_bytes(seg))))
     ws = ws[:: max(1, len(ws) // max_windows)][:max_windows]
     return ws
 
@@ -192,8 +196,10 @@ def make_heldout_windows(tok_json, heldout_path, ctx, max_windows=48):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="cpu", choices=sorted(CONFIGS))
-    ap.add_argument("--data", default=os.path.join(HERE, "work", "tok"), help="folder with train.bin, tokenizer.json")
-    ap.add_argument("--heldout", default=os.path.join(HERE, "work", "corpus", "heldout.jsonl"))
+    ap.add_argument("--data", default=None, help="folder with train.bin, tokenizer.json (default: the config's, "
+                                                 "else work/tok)")
+    ap.add_argument("--heldout", default=None, help="held-out documents for the checkpoint loss (default: the "
+                                                    "config's, else work/corpus/heldout_projects.jsonl)")
     ap.add_argument("--out", default=os.path.join(HERE, "work", "ckpt"))
     ap.add_argument("--budget-min", type=float, default=None, help="wall-clock training budget (minutes)")
     ap.add_argument("--deadline", default=None, help="absolute UTC stop time HH:MM (today); whichever comes first")
@@ -226,6 +232,8 @@ def main():
     if args.layers: C["n_layer"] = args.layers
     if args.ctx: C["n_positions"] = args.ctx
     if args.init_from is None: args.init_from = C.get("init_from")
+    if args.data is None: args.data = C.get("data", os.path.join(HERE, "work", "tok"))
+    if args.heldout is None: args.heldout = C.get("heldout", os.path.join(HERE, "work", "corpus", "heldout_projects.jsonl"))
     wsd = C.get("schedule") == "wsd"
     if wsd and not args.deadline and not args.bench:
         raise SystemExit("--schedule wsd needs --deadline HH:MM (UTC) to know when to decay")
@@ -386,16 +394,16 @@ def main():
                     f"{tok_log / (now - t_log):.0f} tok/s elapsed {elapsed / 60:.1f} min tokens {tokens_seen / 1e6:.2f} M")
             t_log, tok_log = now, 0
         if time.time() - t_last_ck >= args.ckpt_min * 60:
-            hl = heldout_loss(model, hold, device, amp) if hold else float("nan")
+            hl, hb = heldout_loss(model, hold, device, amp) if hold else (float("nan"), float("nan"))
             save()
-            log(fh, f"checkpoint step {step}; held-out loss {hl:.4f} nats/token")
+            log(fh, f"checkpoint step {step}; held-out loss {hl:.4f} nats/token, {hb:.4f} bits/byte")
             if data.reload_if_changed():
                 log(fh, f"train.bin changed: now {len(data.ids) / 1e6:.2f} M tokens")
             t_last_ck = time.time()
-    hl = heldout_loss(model, hold, device, amp) if hold else float("nan")
+    hl, hb = heldout_loss(model, hold, device, amp) if hold else (float("nan"), float("nan"))
     save()
     log(fh, f"done: step {step}, {elapsed / 60:.1f} min, {tokens_seen / 1e6:.2f} M tokens, "
-            f"{tokens_seen / max(elapsed, 1e-9):.0f} tok/s; held-out loss {hl:.4f}")
+            f"{tokens_seen / max(elapsed, 1e-9):.0f} tok/s; held-out loss {hl:.4f} nats/token, {hb:.4f} bits/byte")
 
 
 if __name__ == "__main__":
