@@ -383,6 +383,19 @@ describe('a hostile or failing server', () => {
     server.fault = (call) => (call.path === '/v1/completions' ? { kind: 'raw', body: '{"choices": [{"prompt_logprobs": "nope"}]}' } : undefined);
     await rejectsWith(backend({ url: server.url, api: 'openai-completions' }).score(job('The fox.')), 'unsupported');
     server.fault = undefined;
+    const tgi = await engine('tgi');
+    tgi.tamper = (_path, answer) => ({ ...answer, details: { ...(answer.details as object), prefill: [] } });
+    await rejectsWith(backend({ url: tgi.url, api: 'tgi' }).score(job('The fox.')), 'unsupported', /decoder_input_details/);
+    const sglang = await engine('sglang');
+    sglang.tamper = (path, answer) => (path === '/generate' ? { ...answer, meta_info: { ...(answer.meta_info as object), input_token_logprobs: [], input_top_logprobs: [] } } : answer);
+    await rejectsWith(backend({ url: sglang.url, api: 'sglang' }).score(job('The fox.')), 'unsupported', /logprob_start_len/);
+    sglang.tamper = (path, answer) => {
+      if (path !== '/generate') return answer;
+      const meta = answer.meta_info as { input_top_logprobs: unknown[] };
+      meta.input_top_logprobs.pop();
+      return answer;
+    };
+    await rejectsWith(backend({ url: sglang.url, api: 'sglang' }).score(job('The fox.')), 'bad-response', /entries in meta_info\.input_top_logprobs where \d+ were expected/);
   });
 
   it('a redirect is refused and not followed: documents go only to the configured URL', async () => {

@@ -344,6 +344,9 @@ export class SglangApi {
     );
     const meta = read.object(body.meta_info, 'meta_info');
     const tokens = read.array(meta.input_token_logprobs, 'meta_info.input_token_logprobs');
+    if (tokens.length === 0 && text !== '') {
+      throw new RemoteError('unsupported', `${this.http.host} returned no log-probabilities for the prompt's tokens (an SGLang that honours logprob_start_len is needed)`);
+    }
     const tops = read.array(meta.input_top_logprobs, 'meta_info.input_top_logprobs', tokens.length);
     return tokens.map((entry, i): TextToken => {
       const [value, id, decoded] = read.array(entry, `input_token_logprobs[${i}]`, 3);
@@ -430,7 +433,11 @@ export class TgiApi {
       'body',
     );
     const details = read.object(body.details, 'details');
-    return read.array(details.prefill, 'details.prefill').map((entry, i): TextToken => {
+    const prefill = read.array(details.prefill, 'details.prefill');
+    if (prefill.length === 0 && text !== '') {
+      throw new RemoteError('unsupported', `${this.http.host} returned no prefill details for the prompt (a TGI that honours decoder_input_details is needed)`);
+    }
+    return prefill.map((entry, i): TextToken => {
       const token = read.object(entry, `prefill[${i}]`);
       const first = i === 0 || token.logprob === null || token.logprob === undefined;
       return {
