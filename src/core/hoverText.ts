@@ -8,7 +8,7 @@
  */
 import { describeBucket, type ColorScheme } from './colorBins';
 import { formatPercent, visibleToken } from './format';
-import { unitAt, type HeatUnits } from './heatUnits';
+import { firstUnitEndingAfter, unitAt, type HeatUnits } from './heatUnits';
 import { tokenView } from './tokenView';
 import type { DocumentScores } from './types';
 
@@ -53,6 +53,33 @@ export interface HoverContext {
   readonly swatch?: ((step: number) => string | null) | null;
   /** The heatmap step of the hovered word or token (for the swatch); absent when off. */
   readonly stepOf?: (bits: number, rank: number) => number;
+  /** Two models compared (Compare with Model...): the second one's name and both models' bits per word. */
+  readonly comparison?: HoverComparison | null;
+}
+
+export interface HoverComparison {
+  readonly secondModelName: string;
+  /** The document's words (core/comparison.ts): ranges, each model's bits, second minus first. */
+  readonly words: {
+    readonly count: number;
+    readonly starts: Int32Array;
+    readonly ends: Int32Array;
+    readonly bitsA: Float64Array;
+    readonly bitsB: Float64Array;
+    readonly difference: Float64Array;
+  };
+}
+
+/** The hovered word's figures under both models, side by side; null when the target is not one of the compared words. */
+function comparisonLine(comparison: HoverComparison, start: number, end: number, modelName: string): string | null {
+  const { words } = comparison;
+  const u = firstUnitEndingAfter(words, start);
+  if (u >= words.count || words.starts[u] !== start || words.ends[u] !== end) return null;
+  const [a, b, d] = [words.bitsA[u]!, words.bitsB[u]!, words.difference[u]!];
+  const second = shortened(comparison.secondModelName, 40);
+  if (Number.isNaN(b) || Number.isNaN(a)) return `Compared with ${second}: not scored by both models  `;
+  const sign = d > 0 ? '+' : d < 0 ? '\u2212' : '\u00B1';
+  return `Compared: ${shortened(modelName, 40)} **${a.toFixed(2)} bits** \u00B7 ${second} **${b.toFixed(2)} bits** \u00B7 second \u2212 first **${sign}${Math.abs(d).toFixed(2)} bits**  `;
 }
 
 /** The hovered word (or, failing one, the token): its range, its tokens and its surprisal. */
@@ -103,6 +130,8 @@ export function hoverMarkdown(scores: DocumentScores, index: number, context: Ho
   const mean = scores.summary.meanSurprisal;
   const meanText = Number.isFinite(mean) ? ` \u00B7 document mean ${mean.toFixed(2)} bits per token` : '';
   if (context.heatmap) lines.push(`Heatmap: ${escapeMarkdown(describeBucket(target.bits, target.rank, context.heatmap))}${meanText}  `);
+  const compared = context.comparison ? comparisonLine(context.comparison, target.start, target.end, context.modelName) : null;
+  if (compared) lines.push(compared);
   lines.push('');
   lines.push(`**Top alternatives**${at}  `);
   const shown = first.top.slice(0, HOVER_ALTERNATIVES);

@@ -2,10 +2,13 @@
  * Entry point: wires the features together. Activation is cheap (no model, no worker); the
  * model loads in the inference worker the first time something needs scores.
  */
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { legend } from '../core/colorBins';
+import { differenceLegend } from '../core/comparison';
 import type { GenerationRule } from '../core/generation';
 import { CancelledError } from '../core/types';
+import { ModelComparison, pickComparisonModel } from './comparison';
 import { registerDownloadCommands } from './downloadModel';
 import { Heatmap } from './heatmap';
 import { SHOW_PANEL_COMMAND, SurprisalHoverProvider } from './hover';
@@ -39,6 +42,13 @@ export interface SurprisalLensApi {
   generateNextWords(count: number, rule: GenerationRule): Promise<GenerationSnapshot | undefined>;
   /** Removes the last generated word, as the panel's Undo step button does. */
   undoGenerationStep(): Promise<boolean>;
+  /** Starts comparing with the model in `modelPath`, as Compare with Model... does; true once it loaded. */
+  compareWithModel(modelPath: string): Promise<boolean>;
+  stopComparing(): void;
+  /** What the heatmap colours: 'surprisal', 'rank' or 'difference' (two models compared). */
+  heatmapMode(): string;
+  /** The document's words compared, once both models scored its current version. */
+  comparedWords(uri: vscode.Uri): { count: number; bitsA: number[]; bitsB: number[]; difference: number[]; secondBitsPerByte: number } | undefined;
 }
 
 /** Kept so `deactivate` can wait for the worker to stop cleanly. */
@@ -57,6 +67,7 @@ class SurprisalLens {
   private settings = readSettings();
   readonly model: ModelService;
   private readonly store: ScoreStore;
+  private readonly comparison: ModelComparison;
   private readonly heatmap: Heatmap;
   private readonly status: StatusBar;
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('surprisalLens');
@@ -66,11 +77,12 @@ class SurprisalLens {
   constructor(private readonly context: vscode.ExtensionContext) {
     this.model = new ModelService(context.extensionPath, this.settings);
     this.store = new ScoreStore(this.model, this.settings);
+    this.comparison = new ModelComparison(context.extensionPath, this.settings, this.store);
     this.heatmap = new Heatmap(this.store, this.settings, context.workspaceState);
-    this.status = new StatusBar(this.model, this.store, this.heatmap);
-    context.subscriptions.push(this.model, this.store, this.heatmap, this.status, this.diagnostics, { dispose: () => NextWordPanel.current?.dispose() });
+    this.status = new StatusBar(this.model, this.store, this.heatmap, this.comparison);
+    context.subscriptions.push(this.model, this.store, this.comparison, this.heatmap, this.status, this.diagnostics, { dispose: () => NextWordPanel.current?.dispose() });
     context.subscriptions.push(
-      vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(this.store, this.model, this.heatmap)),
+      vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(this.store, this.model, this.heatmap, this.comparison)),
       ...this.registerCommands(),
       ...this.followDocuments(),
       ...this.reportProblems(),
@@ -111,6 +123,7 @@ class SurprisalLens {
           store: this.store,
           settings: () => this.settings,
           legend: (languageId) => {
+            if (this.comparison.isComparing) return { type: 'legend', mode: 'difference', granularity: 'word', enabled: this.heatmap.isEnabled, entries: differenceLegend() };
             const scheme = this.heatmap.scheme();
             return { type: 'legend', mode: scheme.mode, granularity: this.heatmap.granularityFor(languageId), enabled: this.heatmap.isEnabled, entries: legend(scheme) };
           },
@@ -123,7 +136,22 @@ class SurprisalLens {
         if (picked?.[0]) await setModelPath(picked[0].fsPath);
       }),
       vscode.commands.registerCommand('surprisalLens.useBundledModel', () => setModelPath('')),
+      vscode.commands.registerCommand('surprisalLens.compareWithModel', async () => {
+        const picked = await pickComparisonModel(this.context.extensionPath, join(this.context.globalStorageUri.fsPath, 'hub'), this.model.modelPath);
+        if (picked) await this.compareWith(picked);
+      }),
+      vscode.commands.registerCommand('surprisalLens.stopComparing', () => this.comparison.stop()),
     ];
+  }
+
+  /** Starts comparing with a second model; the heatmap turns on to show the difference. */
+  private async compareWith(modelPath: string): Promise<boolean> {
+    const started = await this.comparison.start(modelPath);
+    if (started && !this.heatmap.isEnabled) {
+      await this.heatmap.setEnabled(true);
+      this.status.render();
+    }
+    return started;
   }
 
   private async scoreActiveDocument(): Promise<void> {
@@ -149,15 +177,26 @@ class SurprisalLens {
     };
     return [
       vscode.workspace.onDidChangeTextDocument((event) => {
-        if (event.contentChanges.length > 0 && this.keepsScored(event.document)) this.store.schedule(event.document);
+        if (event.contentChanges.length > 0 && this.keepsScored(event.document)) {
+          this.store.schedule(event.document);
+          this.comparison.schedule(event.document);
+        }
       }),
       vscode.workspace.onDidCloseTextDocument((document) => {
         this.store.forget(document.uri);
+        this.comparison.forget(document.uri);
         this.diagnostics.delete(document.uri);
       }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.scoreVisible()),
       vscode.window.onDidChangeTextEditorVisibleRanges((event) => this.heatmap.refresh(event.textEditor)),
       this.store.onDidScorePartially((entry) => refreshEditorsOf(entry.uri)),
+      this.comparison.onDidUpdate((entry) => refreshEditorsOf(entry.uri)),
+      this.comparison.onDidChange(() => {
+        const comparison = this.comparison;
+        this.heatmap.setDifferenceSource(comparison.isComparing ? (document) => comparison.comparisonFor(document) : undefined);
+        this.scoreVisible();
+        NextWordPanel.current?.refresh();
+      }),
       this.store.onDidUpdate((entry) => {
         refreshEditorsOf(entry.uri);
         const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === entry.uri.toString());
@@ -202,6 +241,7 @@ class SurprisalLens {
     const reload = affects(event, MODEL_KEYS);
     this.model.update(this.settings, reload);
     this.store.updateSettings(this.settings, reload || affects(event, SCORING_KEYS));
+    this.comparison.updateSettings(this.settings, affects(event, MODEL_KEYS) || affects(event, SCORING_KEYS));
     this.heatmap.updateSettings(this.settings);
     if (!this.settings.diagnosticsEnabled) this.diagnostics.clear();
     if (reload) this.shownErrors.clear();
@@ -243,6 +283,7 @@ class SurprisalLens {
   /** Scores the visible documents that must stay scored and have no current scores; redraws the rest. */
   private scoreVisible(): void {
     for (const editor of vscode.window.visibleTextEditors) {
+      if (this.keepsScored(editor.document)) this.comparison.ensureScored(editor.document);
       if (this.keepsScored(editor.document) && !this.store.current(editor.document)) this.scoreWithProgress(editor.document).catch(() => undefined);
       else this.heatmap.refresh(editor);
     }
@@ -265,6 +306,16 @@ class SurprisalLens {
       insertNextWord: (index) => NextWordPanel.current?.insert(index) ?? Promise.resolve(false),
       generateNextWords: (count, rule) => NextWordPanel.current?.generate(count, rule) ?? Promise.resolve(undefined),
       undoGenerationStep: () => NextWordPanel.current?.undoStep() ?? Promise.resolve(false),
+      compareWithModel: (modelPath) => this.compareWith(modelPath),
+      stopComparing: () => this.comparison.stop(),
+      heatmapMode: () => heatmap.drawMode,
+      comparedWords: (uri) => {
+        const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+        const compared = document && this.comparison.comparisonFor(document);
+        const second = document && this.comparison.secondEntry(document);
+        if (!compared || !second) return undefined;
+        return { count: compared.count, bitsA: Array.from(compared.bitsA), bitsB: Array.from(compared.bitsB), difference: Array.from(compared.difference), secondBitsPerByte: second.scores.summary.bitsPerByte };
+      },
       modelState: () => {
         const state = model.state;
         if (state.kind === 'error') return { kind: state.kind, message: state.message };

@@ -6,9 +6,15 @@
  * []) so stale ranges always clear. Sharding keeps each step small: the shards around the
  * visible lines are drawn first, then the others one per event-loop turn, so a large
  * document never blocks the extension host for long.
+ *
+ * While two models are compared (comparison.ts), the heatmap is in difference mode: each
+ * word coloured by the second model's bits minus the first's, on a diverging scale of theme
+ * colours (core/differenceColors.ts; the palette setting does not apply to it).
  */
 import * as vscode from 'vscode';
 import { RANK_BUCKETS, stepOf, SURPRISAL_STEPS, type ColorScheme } from '../core/colorBins';
+import { DIFFERENCE_SIDE_STEPS, differenceStep, type WordComparison } from '../core/comparison';
+import { DIFFERENCE_UNDERLINE_STYLES, DIFFERENCE_UNDERLINE_WIDTHS, differenceDefaults, differenceFillId, differenceUnderlineId } from '../core/differenceColors';
 import { rankFillId, rankUnderlineId, RANK_STEPS, surprisalFillId, surprisalUnderlineId, swatchDataUri, UNDERLINE_STYLES, UNDERLINE_WIDTHS, type ThemeKind } from '../core/heatmapColors';
 import { firstUnitEndingAfter, tokenUnits, wordUnits, type Granularity, type HeatUnits } from '../core/heatUnits';
 import type { DocumentScores } from '../core/types';
@@ -39,6 +45,11 @@ const PALETTES: Record<string, { surprisal: string[]; rank: string[] } | undefin
 };
 /** Units per shard: about 5 ms of work per step on a slow machine. */
 const SHARD_UNITS = 2000;
+/** Decoration types per shard in difference mode: one per signed step, -3..3 (index step + 3; 0 is never drawn). */
+const DIFFERENCE_TYPES = 2 * DIFFERENCE_SIDE_STEPS + 1;
+
+type DrawMode = 'surprisal' | 'rank' | 'difference';
+const DRAW_MODES: readonly DrawMode[] = ['surprisal', 'rank', 'difference'];
 
 interface EditorState {
   /** Ranges currently set, per shard. */
@@ -51,7 +62,10 @@ interface EditorState {
 export class Heatmap implements vscode.Disposable {
   private enabled: boolean;
   /** types[mode][shard][step], created on first use. */
-  private types: { surprisal: vscode.TextEditorDecorationType[][]; rank: vscode.TextEditorDecorationType[][] } = { surprisal: [], rank: [] };
+  private types: Record<DrawMode, vscode.TextEditorDecorationType[][]> = { surprisal: [], rank: [], difference: [] };
+  /** While two models are compared: the comparison of a document's current version, once both scored it. */
+  private differenceSource: ((document: vscode.TextDocument) => WordComparison | undefined) | undefined;
+  private readonly differenceUnits = new WeakMap<WordComparison, HeatUnits>();
   private readonly editors = new WeakMap<vscode.TextEditor, EditorState>();
   /** Units of each scoring, per granularity, computed once. */
   private readonly units = new WeakMap<DocumentScores, Partial<Record<Granularity, HeatUnits>>>();
@@ -95,6 +109,17 @@ export class Heatmap implements vscode.Disposable {
     for (const editor of vscode.window.visibleTextEditors) this.refresh(editor);
   }
 
+  /** Colours by the difference between two models (`source` gives it per document), or, with undefined, by surprisal again. */
+  setDifferenceSource(source: ((document: vscode.TextDocument) => WordComparison | undefined) | undefined): void {
+    this.differenceSource = source;
+    this.refreshAll();
+  }
+
+  /** What the heatmap colours now: surprisal, rank, or the difference between two models. */
+  get drawMode(): DrawMode {
+    return this.differenceSource ? 'difference' : this.scheme().mode;
+  }
+
   /** Words or tokens, for a document of this language. */
   granularityFor(languageId: string): Granularity {
     const setting = this.settings.heatmapGranularity;
@@ -120,9 +145,17 @@ export class Heatmap implements vscode.Disposable {
     }
     // Scores for an older version are never drawn; until the new ones arrive, the existing
     // decorations stay where VS Code moved them with the edit.
-    const entry = this.store.current(editor.document) ?? this.store.partial(editor.document);
-    if (!entry) return;
-    const units = this.unitsOf(entry.scores, editor.document.getText(), this.granularityFor(editor.document.languageId));
+    let units: HeatUnits;
+    if (this.differenceSource) {
+      // Until both models scored this version, the decorations stay where the edit moved them.
+      const comparison = this.differenceSource(editor.document);
+      if (!comparison) return;
+      units = this.unitsOfComparison(comparison);
+    } else {
+      const entry = this.store.current(editor.document) ?? this.store.partial(editor.document);
+      if (!entry) return;
+      units = this.unitsOf(entry.scores, editor.document.getText(), this.granularityFor(editor.document.languageId));
+    }
     const state = this.stateOf(editor);
     clearTimeout(state.timer);
     const generation = ++state.generation;
@@ -149,7 +182,7 @@ export class Heatmap implements vscode.Disposable {
     clearTimeout(state.timer);
     state.generation++;
     for (let shard = 0; shard < state.counts.length; shard++) {
-      for (const mode of ['surprisal', 'rank'] as const) for (const type of this.types[mode][shard] ?? []) editor.setDecorations(type, []);
+      for (const mode of DRAW_MODES) for (const type of this.types[mode][shard] ?? []) editor.setDecorations(type, []);
     }
     state.counts = [];
   }
@@ -189,10 +222,42 @@ export class Heatmap implements vscode.Disposable {
     return state;
   }
 
+  /** The comparison as units: each word with its difference (second minus first) as `bits`. */
+  private unitsOfComparison(comparison: WordComparison): HeatUnits {
+    let units = this.differenceUnits.get(comparison);
+    if (!units) {
+      units = { ...comparison.unitsA, bits: comparison.difference };
+      this.differenceUnits.set(comparison, units);
+    }
+    return units;
+  }
+
+  /** A swatch of a difference step's default colour in the current theme kind, for legends (null for the uncoloured step 0). */
+  differenceSwatch(step: number): string | null {
+    if (step === 0) return null;
+    return swatchDataUri(themeKind(), 0, differenceDefaults(themeKind(), step).fill);
+  }
+
   /** The decoration types of one shard, created on first use. */
-  private shardTypes(mode: 'surprisal' | 'rank', shard: number): vscode.TextEditorDecorationType[] {
+  private shardTypes(mode: DrawMode, shard: number): vscode.TextEditorDecorationType[] {
     const existing = this.types[mode][shard];
     if (existing) return existing;
+    if (mode === 'difference') {
+      const created = Array.from({ length: DIFFERENCE_TYPES }, (_, index) => {
+        const step = index - DIFFERENCE_SIDE_STEPS;
+        if (step === 0) return vscode.window.createTextEditorDecorationType({});
+        const magnitude = Math.abs(step);
+        return vscode.window.createTextEditorDecorationType({
+          backgroundColor: new vscode.ThemeColor(differenceFillId(step)),
+          borderColor: new vscode.ThemeColor(differenceUnderlineId(step)),
+          borderStyle: step < 0 ? DIFFERENCE_UNDERLINE_STYLES.fewer : DIFFERENCE_UNDERLINE_STYLES.more,
+          borderWidth: `0 0 ${DIFFERENCE_UNDERLINE_WIDTHS[magnitude - 1]}px 0`,
+          rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+        });
+      });
+      this.types.difference[shard] = created;
+      return created;
+    }
     const palette = PALETTES[this.settings.palette];
     const make = (step: number, fill: string | vscode.ThemeColor, underline: vscode.ThemeColor | undefined) => vscode.window.createTextEditorDecorationType({
       backgroundColor: fill,
@@ -213,31 +278,37 @@ export class Heatmap implements vscode.Disposable {
   }
 
   private disposeTypes(): void {
-    for (const mode of ['surprisal', 'rank'] as const) for (const shard of this.types[mode]) for (const type of shard ?? []) type.dispose();
-    this.types = { surprisal: [], rank: [] };
+    for (const mode of DRAW_MODES) for (const shard of this.types[mode]) for (const type of shard ?? []) type.dispose();
+    this.types = { surprisal: [], rank: [], difference: [] };
   }
 
-  /** Sets every type of one shard: the active mode's steps, and [] for the other mode. */
+  /** Sets every type of one shard: the active mode's steps, and [] for the other modes. */
   private drawShard(editor: vscode.TextEditor, state: EditorState, units: HeatUnits, shard: number, empty: boolean): void {
     const scheme = this.scheme();
+    const mode = this.drawMode;
     const first = shard * SHARD_UNITS;
-    const count = scheme.mode === 'surprisal' ? SURPRISAL_STEPS : RANK_BUCKETS;
+    const count = mode === 'difference' ? DIFFERENCE_TYPES : mode === 'surprisal' ? SURPRISAL_STEPS : RANK_BUCKETS;
     const ranges: vscode.Range[][] = Array.from({ length: count }, () => []);
     if (!empty) {
       const document = editor.document;
       for (let u = first; u < Math.min(units.count, first + SHARD_UNITS); u++) {
         const bits = units.bits[u]!;
         if (Number.isNaN(bits)) continue;
+        if (mode === 'difference') {
+          // "About the same" is left uncoloured (and not counted).
+          const step = differenceStep(bits);
+          if (step !== 0) ranges[step + DIFFERENCE_SIDE_STEPS]!.push(new vscode.Range(document.positionAt(units.starts[u]!), document.positionAt(units.ends[u]!)));
+          continue;
+        }
         ranges[stepOf(bits, units.ranks[u]!, scheme)]!.push(new vscode.Range(document.positionAt(units.starts[u]!), document.positionAt(units.ends[u]!)));
       }
     }
     let drawn = 0;
-    this.shardTypes(scheme.mode, shard).forEach((type, step) => {
+    this.shardTypes(mode, shard).forEach((type, step) => {
       drawn += ranges[step]!.length;
       editor.setDecorations(type, ranges[step]!);
     });
-    const other = scheme.mode === 'rank' ? 'surprisal' : 'rank';
-    for (const type of this.types[other][shard] ?? []) editor.setDecorations(type, []);
+    for (const other of DRAW_MODES) if (other !== mode) for (const type of this.types[other][shard] ?? []) editor.setDecorations(type, []);
     state.counts[shard] = drawn;
   }
 }

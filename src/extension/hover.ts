@@ -5,6 +5,7 @@ import { unitAt } from '../core/heatUnits';
 import { hoverMarkdown, hoverTarget } from '../core/hoverText';
 import { tokenAt } from '../core/tokenView';
 import { CancelledError } from '../core/types';
+import type { ModelComparison } from './comparison';
 import type { Heatmap } from './heatmap';
 import type { ModelService } from './modelService';
 import type { ScoreStore } from './scoreStore';
@@ -16,6 +17,7 @@ export class SurprisalHoverProvider implements vscode.HoverProvider {
     private readonly store: ScoreStore,
     private readonly model: ModelService,
     private readonly heatmap: Heatmap,
+    private readonly comparison?: ModelComparison,
   ) {}
 
   async provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
@@ -40,7 +42,9 @@ export class SurprisalHoverProvider implements vscode.HoverProvider {
     if (index === undefined) return undefined;
     const target = hoverTarget(scores, index, text, words);
     const args = encodeURIComponent(JSON.stringify([{ uri: document.uri.toString(), offset: scores.ends[target.lastToken] }]));
-    const scheme = this.heatmap.activeScheme();
+    // While comparing, the colour is the difference between the models: the comparison line says it.
+    const comparison = this.comparison?.isComparing ? this.comparison.comparisonFor(document) : undefined;
+    const scheme = this.comparison?.isComparing ? null : this.heatmap.activeScheme();
     const markdown = new vscode.MarkdownString(
       hoverMarkdown(scores, index, {
         text,
@@ -51,6 +55,7 @@ export class SurprisalHoverProvider implements vscode.HoverProvider {
         words,
         swatch: scheme ? (step) => this.heatmap.swatch(scheme.mode, step) : null,
         stepOf: scheme ? (bits, rank) => stepOf(bits, rank, scheme) : undefined,
+        comparison: comparison ? { secondModelName: this.comparison!.secondModel?.displayName(true) || 'second model', words: comparison } : null,
       }),
     );
     // Only our own command may run from the hover; HTML stays off.

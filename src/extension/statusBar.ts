@@ -1,6 +1,8 @@
 /** Status bar: model, document perplexity and bits per character, what is happening, and the heatmap's legend. */
 import * as vscode from 'vscode';
 import { legend } from '../core/colorBins';
+import { differenceLegend } from '../core/comparison';
+import type { ModelComparison } from './comparison';
 import type { Heatmap } from './heatmap';
 import type { ModelService } from './modelService';
 import type { ScoreStore } from './scoreStore';
@@ -15,6 +17,7 @@ export class StatusBar implements vscode.Disposable {
     private readonly model: ModelService,
     private readonly store: ScoreStore,
     private readonly heatmap: Heatmap,
+    private readonly comparison?: ModelComparison,
   ) {
     this.item.name = 'Surprisal Lens';
     this.item.command = 'surprisalLens.showNextWords';
@@ -38,6 +41,7 @@ export class StatusBar implements vscode.Disposable {
       // The legend's swatches follow the theme kind.
       vscode.window.onDidChangeActiveColorTheme(() => this.render()),
     );
+    if (comparison) this.disposables.push(comparison.onDidChange(() => this.render()), comparison.onDidUpdate(() => this.render()));
     this.render();
   }
 
@@ -69,7 +73,14 @@ export class StatusBar implements vscode.Disposable {
       } else if (entry && editor) {
         const s = entry.scores.summary;
         const stale = entry.version !== editor.document.version ? ' (updating)' : '';
-        text = `${heat} ${name} \u00B7 ppl ${formatNumber(s.perplexity)} \u00B7 ${formatNumber(s.bitsPerChar)} bits/char${stale}`;
+        const second = this.comparison?.isComparing ? this.comparison.secondEntry(editor.document) : undefined;
+        const secondName = this.comparison?.secondModel?.displayName() || 'second model';
+        // Comparing: both models' bits per byte, side by side (the one figure both tokenizers share).
+        text = second
+          ? `${heat} ${name} ${formatNumber(s.bitsPerByte)} \u00B7 ${secondName} ${formatNumber(second.scores.summary.bitsPerByte)} bits/byte${stale}`
+          : `${heat} ${name} \u00B7 ppl ${formatNumber(s.perplexity)} \u00B7 ${formatNumber(s.bitsPerChar)} bits/char${stale}`;
+        if (second) tooltip.appendText(`Comparing with ${this.comparison!.secondModel?.displayName(true) || 'a second model'}: ${formatNumber(second.scores.summary.bitsPerByte)} bits per byte, perplexity ${formatNumber(second.scores.summary.perplexity)} over its ${second.scores.tokenCount} tokens.\n`);
+        else if (this.comparison?.isComparing) tooltip.appendText('Comparing: the second model is scoring this document.\n');
         tooltip.appendText(
           `Model: ${this.model.displayName(true)}\nTokens scored: ${s.scoredTokens}\nPerplexity: ${formatNumber(s.perplexity)}\nMean surprisal: ${formatNumber(s.meanSurprisal)} bits per token\nBits per byte: ${formatNumber(s.bitsPerByte)}\nScored in ${entry.elapsedMs.toFixed(0)} ms` +
             (entry.reusedTokens > 0 ? ` (${entry.reusedTokens} tokens reused)` : '') +
@@ -91,6 +102,16 @@ export class StatusBar implements vscode.Disposable {
 
   /** The heatmap's colours with what each means, for the mode and theme in use. */
   private appendLegend(tooltip: vscode.MarkdownString): void {
+    if (this.comparison?.isComparing) {
+      tooltip.appendMarkdown(`\n\n**Heatmap${this.heatmap.isEnabled ? '' : ' (off)'}**: colour = bits the second model needed for each word, minus the first's  \n`);
+      for (const { step, label } of differenceLegend()) {
+        const swatch = this.heatmap.differenceSwatch(step);
+        tooltip.appendMarkdown(`${swatch ? `![step ${step}](${swatch}) ` : ''}`);
+        tooltip.appendText(`${label}${step === 0 ? ' (uncoloured)' : ''}`);
+        tooltip.appendMarkdown('  \n');
+      }
+      return;
+    }
     const scheme = this.heatmap.scheme();
     const what = scheme.mode === 'rank' ? 'rank among the predictions (GLTR)' : `surprisal of each ${this.heatmap.granularityFor(vscode.window.activeTextEditor?.document.languageId ?? 'plaintext')}`;
     tooltip.appendMarkdown(`\n\n**Heatmap${this.heatmap.isEnabled ? '' : ' (off)'}**: colour = ${what}  \n`);

@@ -5,6 +5,7 @@ import { LanguageModel } from '../../src/core/engine';
 import { formatPercent } from '../../src/core/format';
 import { unitAt, wordUnits } from '../../src/core/heatUnits';
 import { escapeMarkdown, HOVER_ALTERNATIVES, hoverMarkdown } from '../../src/core/hoverText';
+import { compareWords } from '../../src/core/comparison';
 import { findSurprising, tokenAt } from '../../src/core/tokenView';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
@@ -137,5 +138,29 @@ describe('colour bins', () => {
     const all = buckets.flat().sort((a, b) => a - b);
     const expected = Array.from(scores.ids.keys()).filter((i) => scores.starts[i]! < scores.ends[i]!);
     assert.deepEqual(all, expected);
+  });
+});
+
+describe('hover with two models compared', () => {
+  let model: LanguageModel;
+  before(async () => {
+    model = await LanguageModel.load(TINY_MODEL, { threads: 1 });
+  });
+  after(() => model.dispose());
+
+  it('shows both models\' bits for the hovered word and second minus first', async () => {
+    const text = 'the quick brown fox';
+    const scores = await model.score(text);
+    const words = wordUnits(text, scores);
+    // A second "model": the same tokens, each 2 bits more surprising (as if it were another model).
+    const harder = { ...scores, logprobs: scores.logprobs.map((lp) => lp - 2 * Math.LN2) };
+    const compared = compareWords(text, scores, harder);
+    const w = unitAt(words, text.indexOf('brown'))!;
+    const md = hoverMarkdown(scores, words.lastToken[w]!, { text, tokenText: (id) => model.tokenizer.displayText(id), modelName: 'first', panelCommandUri: null, words, comparison: { secondModelName: 'second', words: compared } });
+    const tokens = words.lastToken[w]! - words.firstToken[w]! + 1;
+    const line = md.split('\n').find((l) => l.startsWith('Compared: '));
+    assert.equal(line, `Compared: first **${words.bits[w]!.toFixed(2)} bits** \u00B7 second **${(words.bits[w]! + 2 * tokens).toFixed(2)} bits** \u00B7 second \u2212 first **+${(2 * tokens).toFixed(2)} bits**  `);
+    // Without a comparison there is no such line.
+    assert.ok(!hoverMarkdown(scores, words.lastToken[w]!, { text, tokenText: () => '', modelName: 'first', panelCommandUri: null, words }).includes('Compared'));
   });
 });

@@ -11,6 +11,7 @@ import { LanguageModel } from '../../src/core/engine';
 import type { DocumentScores } from '../../src/core/types';
 import { swatchDataUri } from '../../src/core/heatmapColors';
 import { wordUnits } from '../../src/core/heatUnits';
+import { compareWords } from '../../src/core/comparison';
 import { hoverMarkdown, type HoverContext } from '../../src/core/hoverText';
 import fc from 'fast-check';
 import { fragment, hostileDocument } from '../helpers/fuzzText';
@@ -45,7 +46,7 @@ function liveSyntax(md: string): string {
   return out;
 }
 
-const ALLOWED_LINE = /^(|\*\*.*|Rank \*\*.*|Heatmap: .*|#\d+ .*|Token \*\*.*|Token \u2026 and \d+ more tokens of this word  |Model .*|\[Show next-word distribution here\]\(.*|Unscored: .*)$/;
+const ALLOWED_LINE = /^(|\*\*.*|Rank \*\*.*|Heatmap: .*|Compared: .*|Compared with .*|#\d+ .*|Token \*\*.*|Token \u2026 and \d+ more tokens of this word  |Model .*|\[Show next-word distribution here\]\(.*|Unscored: .*)$/;
 
 function assertInert(md: string, label: string, withLink: boolean): void {
   assert.ok(!md.includes('\r'), `${label}: no carriage return`);
@@ -101,6 +102,24 @@ describe('hover Markdown injection', () => {
       assertInert(md, `token ${i}`, true);
       if (!md.includes('Unscored')) assert.ok(md.split('\n')[0]!.endsWith(`![colour of step 3](${SWATCH})  `), 'the swatch ends the first line');
     }
+  });
+
+  it('with a second model compared (hostile names, words of the document), every hover is still inert', async () => {
+    // The same model twice, one scoring shifted so the figures differ; what matters here is the text.
+    const second = await model.score(text, { topK: 3 });
+    const words = wordUnits(text, scores);
+    const comparison = compareWords(text, scores, second, words);
+    let compared = 0;
+    for (const [i, name] of PAYLOADS.entries()) {
+      const index = (i * 7) % scores.tokenCount;
+      const md = hoverMarkdown(scores, index, context({ words, modelName: PAYLOADS[(i + 3) % PAYLOADS.length]!, comparison: { secondModelName: name, words: comparison } }));
+      assertInert(md, `token ${index} with second model ${JSON.stringify(name)}`, true);
+      if (md.includes('\nCompared: ')) compared++;
+    }
+    const long = hoverMarkdown(scores, 9, context({ words, comparison: { secondModelName: LONG, words: comparison } }));
+    assertInert(long, 'a long second model name', true);
+    assert.ok(long.length < 4_000 && !long.includes('A'.repeat(41)), 'the second model name is shortened');
+    assert.ok(compared > PAYLOADS.length / 2, `only ${compared} hovers had the comparison line`);
   });
 
   it('without the panel link there is no link at all', () => {
