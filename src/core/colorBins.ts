@@ -50,7 +50,8 @@ export function bucketTokens(scores: DocumentScores, scheme: ColorScheme, fromTo
   const buckets: number[][] = Array.from({ length: count }, () => []);
   for (let i = Math.max(0, fromToken); i < Math.min(toToken, scores.tokenCount); i++) {
     const lp = scores.logprobs[i]!;
-    if (Number.isNaN(lp) || scores.starts[i] === scores.ends[i]) continue;
+    // Unscored, empty, or (rank mode) without a rank: a server may not report ranks.
+    if (Number.isNaN(lp) || scores.starts[i] === scores.ends[i] || (scheme.mode === 'rank' && scores.ranks[i] === 0)) continue;
     buckets[stepOf(-lp / Math.LN2, scores.ranks[i]!, scheme)]!.push(i);
   }
   return buckets;

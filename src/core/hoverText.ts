@@ -126,20 +126,27 @@ export function hoverMarkdown(scores: DocumentScores, index: number, context: Ho
   const image = swatch ? ` ![colour of step ${step}](${swatch})` : '';
   lines.push(`**${shownToken(targetText)}** \u00B7 **${formatPercent(2 ** -target.bits)}** \u00B7 **${target.bits.toFixed(2)} bits**${image}  `);
   const at = multi ? ` at **${shownToken(first.text, 24)}**` : '';
-  lines.push(`Rank **#${first.rank}** \u00B7 Entropy **${first.entropy!.toFixed(2)} bits**${at}  `);
+  // A server may not report a rank (0) or the entropy (NaN): say so rather than show a number.
+  const rankText = first.rank! > 0 ? `Rank **#${first.rank}**` : 'Rank not reported';
+  const entropyText = Number.isFinite(first.entropy) ? `Entropy **${first.entropy!.toFixed(2)} bits**` : 'entropy not reported';
+  lines.push(`${rankText} \u00B7 ${entropyText}${at}  `);
   const mean = scores.summary.meanSurprisal;
   const meanText = Number.isFinite(mean) ? ` \u00B7 document mean ${mean.toFixed(2)} bits per token` : '';
   if (context.heatmap) lines.push(`Heatmap: ${escapeMarkdown(describeBucket(target.bits, target.rank, context.heatmap))}${meanText}  `);
   const compared = context.comparison ? comparisonLine(context.comparison, target.start, target.end, context.modelName) : null;
   if (compared) lines.push(compared);
   lines.push('');
-  lines.push(`**Top alternatives**${at}  `);
-  const shown = first.top.slice(0, HOVER_ALTERNATIVES);
-  shown.forEach((alt, i) => {
-    const actual = alt.id === first.id;
-    lines.push(actual ? `#${i + 1} **${shownToken(alt.text, 24)}** ${formatPercent(alt.prob)} \u25C0 actual  ` : `#${i + 1} ${shownToken(alt.text, 24)} ${formatPercent(alt.prob)}  `);
-  });
-  if (!shown.some((alt) => alt.id === first.id)) lines.push(`#${first.rank} **${shownToken(first.text, 24)}** ${formatPercent(first.prob)} \u25C0 actual  `);
+  if (scores.topK === 0) {
+    lines.push('No alternatives: the scoring server does not report them for the text\'s own tokens.  ');
+  } else {
+    lines.push(`**Top alternatives**${at}  `);
+    const shown = first.top.slice(0, HOVER_ALTERNATIVES);
+    shown.forEach((alt, i) => {
+      const actual = alt.id === first.id;
+      lines.push(actual ? `#${i + 1} **${shownToken(alt.text, 24)}** ${formatPercent(alt.prob)} \u25C0 actual  ` : `#${i + 1} ${shownToken(alt.text, 24)} ${formatPercent(alt.prob)}  `);
+    });
+    if (!shown.some((alt) => alt.id === first.id)) lines.push(`#${first.rank! > 0 ? first.rank : '?'} **${shownToken(first.text, 24)}** ${formatPercent(first.prob)} \u25C0 actual  `);
+  }
   if (context.panelCommandUri) {
     lines.push('');
     lines.push(`[Show next-word distribution here](${context.panelCommandUri})`);

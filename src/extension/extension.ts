@@ -10,6 +10,7 @@ import type { GenerationRule } from '../core/generation';
 import { CancelledError } from '../core/types';
 import { ModelComparison, pickComparisonModel } from './comparison';
 import { registerDownloadCommands } from './downloadModel';
+import { registerRemoteAccess } from './remoteAccess';
 import { Heatmap } from './heatmap';
 import { SHOW_PANEL_COMMAND, SurprisalHoverProvider } from './hover';
 import { ModelService } from './modelService';
@@ -84,6 +85,7 @@ class SurprisalLens {
     context.subscriptions.push(
       vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SurprisalHoverProvider(this.store, this.model, this.heatmap, this.comparison)),
       ...this.registerCommands(),
+      ...registerRemoteAccess(context, this.model),
       ...this.followDocuments(),
       ...this.reportProblems(),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
@@ -150,7 +152,10 @@ class SurprisalLens {
     if (started && !this.heatmap.isEnabled) {
       await this.heatmap.setEnabled(true);
       this.status.render();
+      NextWordPanel.current?.refresh();
     }
+    // The visible documents are now kept scored, by both models.
+    if (started) this.scoreVisible();
     return started;
   }
 
@@ -218,7 +223,8 @@ class SurprisalLens {
         if (state.kind === 'ready') this.shownErrors.clear();
       }),
       this.model.onDidRecoverFromCrash((reason) => {
-        this.notifyOnce(`${reason}. It was restarted.`);
+        // A worker is restarted; a server that answers again says so itself.
+        this.notifyOnce(this.model.isRemote ? reason : `${reason}. It was restarted.`);
         this.store.clear();
         this.scoreVisible();
       }),

@@ -293,7 +293,8 @@ export class Heatmap implements vscode.Disposable {
       const document = editor.document;
       for (let u = first; u < Math.min(units.count, first + SHARD_UNITS); u++) {
         const bits = units.bits[u]!;
-        if (Number.isNaN(bits)) continue;
+        // Unscored, or (rank mode) a rank the scoring server did not report.
+        if (Number.isNaN(bits) || (scheme.mode === 'rank' && units.ranks[u] === 0)) continue;
         if (mode === 'difference') {
           // "About the same" is left uncoloured (and not counted).
           const step = differenceStep(bits);

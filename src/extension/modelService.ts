@@ -63,6 +63,7 @@ export class ModelService implements vscode.Disposable {
   displayName(long = false): string {
     if (this.currentState.kind !== 'ready') return '';
     const info = this.currentState.info;
+    if (info.remote) return info.remote.label;
     let described = this.descriptions.get(info.path);
     if (described === undefined) {
       const { displayName, parameters } = describeModel(info.path, bundledModelPath(this.extensionPath), info.name);
@@ -122,6 +123,11 @@ export class ModelService implements vscode.Disposable {
     this.backend = this.createBackend();
     this.dropModel();
     void old.dispose();
+  }
+
+  /** Whether scoring goes to an inference server (surprisalLens.remote.url is set). */
+  get isRemote(): boolean {
+    return this.settings.remoteUrl !== '';
   }
 
   /** The inference server's API key changed (read from SecretStorage by the caller); rebuilds a remote backend. */

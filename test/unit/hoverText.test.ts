@@ -69,6 +69,18 @@ describe('hover Markdown', () => {
     }
   });
 
+  it('says what a scoring server did not report (no alternatives, rank or entropy) instead of showing empty or NaN figures', async () => {
+    const text = 'The quick brown fox';
+    const local = await model.score(text);
+    // As a TGI server's scores arrive: log-probs only (see src/core/remote).
+    const remote = { ...local, topK: 0, topIds: new Int32Array(0), topProbs: new Float32Array(0), ranks: new Int32Array(local.tokenCount), entropies: new Float32Array(local.tokenCount).fill(NaN) };
+    const md = hoverMarkdown(remote, 2, { text, tokenText: (id) => model.tokenizer.displayText(id), modelName: 'tgi', panelCommandUri: null, words: wordUnits(text, remote) });
+    assert.match(md, /^Rank not reported \u00B7 entropy not reported/m);
+    assert.match(md, /^No alternatives: the scoring server does not report them/m);
+    assert.doesNotMatch(md, /NaN|Top alternatives|#0/);
+    assert.deepEqual(bucketTokens(remote, { mode: 'rank', thresholds: [10, 100, 1000] }).flat(), [], 'unknown ranks are not coloured as top 10');
+  });
+
   it('escapes Markdown punctuation', () => {
     assert.equal(escapeMarkdown('*a*'), '\\*a\\*');
     assert.equal(escapeMarkdown('<b>'), '\\<b\\>');

@@ -46,7 +46,7 @@ function liveSyntax(md: string): string {
   return out;
 }
 
-const ALLOWED_LINE = /^(|\*\*.*|Rank \*\*.*|Heatmap: .*|Compared: .*|Compared with .*|#\d+ .*|Token \*\*.*|Token \u2026 and \d+ more tokens of this word  |Model .*|\[Show next-word distribution here\]\(.*|Unscored: .*)$/;
+const ALLOWED_LINE = /^(|\*\*.*|Rank .*|No alternatives: .*|Heatmap: .*|Compared: .*|Compared with .*|#(\d+|\?) .*|Token \*\*.*|Token \u2026 and \d+ more tokens of this word  |Model .*|\[Show next-word distribution here\]\(.*|Unscored: .*)$/;
 
 function assertInert(md: string, label: string, withLink: boolean): void {
   assert.ok(!md.includes('\r'), `${label}: no carriage return`);
