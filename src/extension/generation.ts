@@ -17,8 +17,8 @@ import type { ModelService } from './modelService';
 
 /** Characters of text before the cursor sent with each step (the model sees at most a window of it). */
 const MAX_CONTEXT_CHARS = 8000;
-/** Candidates listed per step: the rules choose among these. */
-const CANDIDATES_PER_STEP = 20;
+/** Candidates listed per step, as many as the panel lists: the rules choose among what it shows. */
+export const CANDIDATES_PER_STEP = 15;
 
 interface StepRecord {
   readonly row: GenerationStepRow;
@@ -75,6 +75,12 @@ export class GenerationController implements vscode.Disposable {
 
   get isRunning(): boolean {
     return this.run !== undefined;
+  }
+
+  /** Whether `offset` in that version of the document is right after the last step's text (the next word follows it). */
+  followsStep(uri: string, version: number, offset: number): boolean {
+    const last = this.steps[this.steps.length - 1];
+    return last !== undefined && last.uri === uri && last.version === version && last.start + last.inserted.length === offset;
   }
 
   /**
@@ -175,9 +181,8 @@ export class GenerationController implements vscode.Disposable {
     const text = document.getText();
     let from = Math.max(0, offset - MAX_CONTEXT_CHARS);
     if (from > 0 && /[\udc00-\udfff]/.test(text.charAt(from))) from++;
-    const last = this.steps[this.steps.length - 1];
     // Right after a step's word, the next word follows it (rather than completing it).
-    const afterWord = last !== undefined && last.uri === run.uri && last.version === version && last.start + last.inserted.length === offset;
+    const afterWord = this.followsStep(run.uri, version, offset);
     const mode = this.mode();
     const result: NextWordDistribution = await this.model.nextWords(text.slice(from, offset), { maxWords: CANDIDATES_PER_STEP, rawTokens: mode === 'tokens', afterWord }, run.source.token);
     if (run.source.token.isCancellationRequested || this.run !== run) return false;

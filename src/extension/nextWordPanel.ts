@@ -39,7 +39,7 @@ import {
   type ToPanel,
   type WordsMessage,
 } from '../shared/panelProtocol';
-import { GenerationController, type GenerationSnapshot } from './generation';
+import { CANDIDATES_PER_STEP, GenerationController, type GenerationSnapshot } from './generation';
 import type { ModelService } from './modelService';
 import type { ScoreEntry, ScoreStore } from './scoreStore';
 import { nextWordPanelHtml } from './nextWordPanelHtml';
@@ -74,7 +74,8 @@ export interface NextWordPanelSnapshot {
 const DEBOUNCE_MS = 150;
 /** Characters of text before the cursor sent to the worker (the model sees at most a window of it). */
 const MAX_CONTEXT_CHARS = 8000;
-const MAX_WORDS = 15;
+// The generation rules draw from exactly the list the panel shows.
+const MAX_WORDS = CANDIDATES_PER_STEP;
 const FOLLOWED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs', 'vscode-notebook-cell']);
 
 interface ShownList {
@@ -326,7 +327,9 @@ export class NextWordPanel implements vscode.Disposable {
     const started = Date.now();
     try {
       this.post({ type: 'status', state: this.context.model.state.kind === 'ready' ? 'working' : 'loading', message: this.context.model.state.kind === 'ready' ? 'Predicting…' : 'Loading the model…' });
-      const result = await this.context.model.nextWords(context, { maxWords: MAX_WORDS, rawTokens: mode === 'tokens' }, source.token);
+      // Right after a generated word the list is what the next step draws from: the words after it.
+      const afterWord = this.generation.followsStep(document.uri.toString(), version, offset);
+      const result = await this.context.model.nextWords(context, { maxWords: MAX_WORDS, rawTokens: mode === 'tokens', afterWord }, source.token);
       if (source.token.isCancellationRequested || this.disposed || document.version !== version || this.editor?.document !== document) return;
       const position = document.positionAt(offset);
       const message: WordsMessage = {

@@ -53,7 +53,8 @@ function restore(): SavedState {
   return {
     mode,
     temperature: Math.min(MAX_TEMPERATURE, Math.max(MIN_TEMPERATURE, t)),
-    rule: RULE_KINDS.includes(raw?.rule as GenerationRuleKind) ? raw!.rule! : 'greedy',
+    // Sampling at T = 1 keeps the whole list, so nothing is dimmed until a rule is chosen.
+    rule: RULE_KINDS.includes(raw?.rule as GenerationRuleKind) ? raw!.rule! : 'sample',
     k: Math.floor(number(raw?.k, 5, 1, 100)),
     p: number(raw?.p, 0.9, 0.01, 1),
     seed: Math.floor(number(raw?.seed, 1, 0, 0xffffffff)),
