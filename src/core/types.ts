@@ -7,6 +7,8 @@ import type { DocumentSummary } from './summary';
 
 export interface ModelInfo {
   readonly name: string;
+  /** The graph file loaded, when the model came from a folder (see modelFolder.listModelVariants). */
+  readonly variant?: { readonly name: string; readonly graphFile: string; readonly bytes: number };
   readonly path: string;
   readonly modelType: string;
   readonly vocabSize: number;

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { legend } from '../core/colorBins';
+import { listModelVariants, type ModelVariant } from '../core/modelFolder';
 import { differenceLegend } from '../core/comparison';
 import type { GenerationRule } from '../core/generation';
 import { CancelledError } from '../core/types';
@@ -38,7 +39,7 @@ export interface SurprisalLensApi {
   /** Inserts the panel's candidate at `index`, exactly as a click on it does. */
   insertNextWord(index: number): Promise<boolean>;
   /** The model's state: idle, loading, ready, or error with the reason. */
-  modelState(): { kind: string; message?: string; name?: string };
+  modelState(): { kind: string; message?: string; name?: string; variant?: string };
   /** Appends `count` words at the panel's cursor picked by `rule`, as its Step / Generate buttons do; resolves with the history when the run ends. */
   generateNextWords(count: number, rule: GenerationRule): Promise<GenerationSnapshot | undefined>;
   /** Removes the last generated word, as the panel's Undo step button does. */
@@ -138,6 +139,7 @@ class SurprisalLens {
         if (picked?.[0]) await setModelPath(picked[0].fsPath);
       }),
       vscode.commands.registerCommand('surprisalLens.useBundledModel', () => setModelPath('')),
+      vscode.commands.registerCommand('surprisalLens.chooseModelVariant', () => this.chooseModelVariant()),
       vscode.commands.registerCommand('surprisalLens.compareWithModel', async () => {
         const picked = await pickComparisonModel(this.context.extensionPath, join(this.context.globalStorageUri.fsPath, 'hub'), this.model.modelPath);
         if (picked) await this.compareWith(picked);
@@ -157,6 +159,28 @@ class SurprisalLens {
     // The visible documents are now kept scored, by both models.
     if (started) this.scoreVisible();
     return started;
+  }
+
+  /** A pick of the model folder's ONNX files (fp32, fp16, q8, q4...), with their sizes. */
+  private async chooseModelVariant(): Promise<void> {
+    if (this.model.isRemote) return void vscode.window.showInformationMessage('Surprisal Lens: the model is scored on a server (surprisalLens.remote.url); it has no variants to choose here.');
+    let variants: ModelVariant[];
+    try {
+      variants = listModelVariants(this.model.modelPath);
+    } catch (error) {
+      return void vscode.window.showErrorMessage(`Surprisal Lens: ${(error as Error).message}`);
+    }
+    const state = this.model.state;
+    const inUse = state.kind === 'ready' ? state.info.variant?.name : undefined;
+    const automatic = { label: 'Automatic', description: 'fp32 when the folder has it, else its most faithful variant', value: '' };
+    const items = [automatic, ...variants.map((v) => ({
+      label: v.name,
+      description: `${(v.bytes / 1e6).toFixed(1)} MB \u00B7 ${v.files.join(', ')}`,
+      detail: v.name === inUse ? 'In use' : undefined,
+      value: v.name,
+    }))];
+    const picked = await vscode.window.showQuickPick(items, { title: `Model variant of ${this.model.displayName(true) || this.model.modelPath}`, placeHolder: 'Smaller variants load faster and use less memory; fp32 is the reference' });
+    if (picked) await vscode.workspace.getConfiguration(SECTION).update('modelVariant', picked.value, vscode.ConfigurationTarget.Global);
   }
 
   private async scoreActiveDocument(): Promise<void> {
@@ -325,7 +349,7 @@ class SurprisalLens {
       modelState: () => {
         const state = model.state;
         if (state.kind === 'error') return { kind: state.kind, message: state.message };
-        if (state.kind === 'ready') return { kind: state.kind, name: state.info.name };
+        if (state.kind === 'ready') return { kind: state.kind, name: state.info.name, ...(state.info.variant ? { variant: state.info.variant.name } : {}) };
         return { kind: state.kind };
       },
     };

@@ -166,7 +166,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   private createBackend(): ScoringBackend {
-    const { threads, maxWindow, remoteUrl, remoteModel, remoteApi, remoteMaxConcurrentRequests } = this.settings;
+    const { threads, maxWindow, modelVariant, remoteUrl, remoteModel, remoteApi, remoteMaxConcurrentRequests } = this.settings;
     // A server URL (user settings only) sends scoring there; nothing else changes for the editor.
     if (remoteUrl !== '') {
       const remote: RemoteBackend = new RemoteBackend({
@@ -182,7 +182,7 @@ export class ModelService implements vscode.Disposable {
       });
       return remote;
     }
-    return new LocalBackend(path.join(this.extensionPath, 'dist', 'worker.js'), { modelPath: this.modelPath, threads, maxWindow }, {
+    return new LocalBackend(path.join(this.extensionPath, 'dist', 'worker.js'), { modelPath: this.modelPath, variant: modelVariant, threads, maxWindow }, {
       // A runaway document makes the worker die (and be restarted), not the extension host.
       resourceLimits: { maxOldGenerationSizeMb: 1024 },
       onCrash: (reason) => {

@@ -10,6 +10,8 @@ export type ColorMode = 'surprisal' | 'rank';
 export interface Settings {
   /** Absolute model folder, or '' for the bundled model. Machine-scoped. */
   readonly modelPath: string;
+  /** Which ONNX file of the folder to load ('' = the folder's choice). Machine-scoped. */
+  readonly modelVariant: string;
   /** Inference server that scores instead of the local model ('' = local). Machine-scoped, like the model folder. */
   readonly remoteUrl: string;
   /** The model to ask the server for ('' = the one it serves). */
@@ -40,7 +42,7 @@ export interface Settings {
 }
 
 /** Keys whose change needs the model reloaded. */
-export const MODEL_KEYS = ['modelPath', 'threads', 'maxWindow', 'remote.url', 'remote.model', 'remote.api', 'remote.maxConcurrentRequests'] as const;
+export const MODEL_KEYS = ['modelPath', 'modelVariant', 'threads', 'maxWindow', 'remote.url', 'remote.model', 'remote.api', 'remote.maxConcurrentRequests'] as const;
 /** Keys whose change invalidates existing scores. */
 export const SCORING_KEYS = ['windowSize', 'stride', 'topK'] as const;
 
@@ -57,11 +59,13 @@ export function readSettings(): Settings {
   // Machine scope means workspace values are ignored by VS Code; read the global value
   // explicitly anyway so a hostile workspace can never redirect the model.
   const modelPath = c.inspect<string>('modelPath')?.globalValue ?? '';
+  const modelVariant = c.inspect<string>('modelVariant')?.globalValue ?? '';
   // The same for the server that receives the documents' text.
   const globalString = (key: string) => ((value) => (typeof value === 'string' ? value.trim() : ''))(c.inspect<string>(key)?.globalValue);
   const remoteApi = globalString('remote.api');
   return {
     modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
+    modelVariant: typeof modelVariant === 'string' ? modelVariant.trim() : '',
     remoteUrl: globalString('remote.url'),
     remoteModel: globalString('remote.model'),
     remoteApi: (REMOTE_APIS as readonly string[]).includes(remoteApi) ? (remoteApi as RemoteApiSetting) : 'auto',

@@ -82,7 +82,7 @@ export class StatusBar implements vscode.Disposable {
         if (second) tooltip.appendText(`Comparing with ${this.comparison!.secondModel?.displayName(true) || 'a second model'}: ${formatNumber(second.scores.summary.bitsPerByte)} bits per byte, perplexity ${formatNumber(second.scores.summary.perplexity)} over its ${second.scores.tokenCount} tokens.\n`);
         else if (this.comparison?.isComparing) tooltip.appendText('Comparing: the second model is scoring this document.\n');
         tooltip.appendText(
-          `Model: ${this.model.displayName(true)}\nTokens scored: ${s.scoredTokens}\nPerplexity: ${formatNumber(s.perplexity)}\nMean surprisal: ${formatNumber(s.meanSurprisal)} bits per token\nBits per byte: ${formatNumber(s.bitsPerByte)}\nScored in ${entry.elapsedMs.toFixed(0)} ms` +
+          `Model: ${this.model.displayName(true)}${variantText(state.kind === 'ready' ? state.info.variant : undefined)}\nTokens scored: ${s.scoredTokens}\nPerplexity: ${formatNumber(s.perplexity)}\nMean surprisal: ${formatNumber(s.meanSurprisal)} bits per token\nBits per byte: ${formatNumber(s.bitsPerByte)}\nScored in ${entry.elapsedMs.toFixed(0)} ms` +
             (entry.reusedTokens > 0 ? ` (${entry.reusedTokens} tokens reused)` : '') +
             (state.kind === 'ready' && state.info.inGraphScoringUnavailable
               ? `\nStatistics computed outside the model graph (slower): ${state.info.inGraphScoringUnavailable}`
@@ -132,4 +132,9 @@ export class StatusBar implements vscode.Disposable {
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return '-';
   return value >= 100 ? value.toFixed(0) : value.toFixed(2);
+}
+
+/** "\nVariant: q4 (onnx/model_q4.onnx, 200.1 MB)" for a model loaded from a folder. */
+function variantText(variant: { name: string; graphFile: string; bytes: number } | undefined): string {
+  return variant ? `\nVariant: ${variant.name} (${variant.graphFile}, ${(variant.bytes / 1e6).toFixed(1)} MB)` : '';
 }

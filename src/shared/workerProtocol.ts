@@ -7,6 +7,8 @@ import type { ModelInfo, NextWordDistribution, NextWordOptions, ScoredDocument, 
 
 export interface LoadSettings {
   readonly modelPath: string;
+  /** surprisalLens.modelVariant: a variant name or graph path; '' lets the folder choose. */
+  readonly variant?: string;
   readonly threads: number;
   readonly maxWindow: number;
 }

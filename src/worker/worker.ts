@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { LanguageModel } from '../core/engine';
 import { CancelledError, type DocumentScores } from '../core/types';
-import { ModelFolderError } from '../core/modelFolder';
+import { ModelFolderError, resolveModelVariant } from '../core/modelFolder';
 import { nextWordDistribution } from '../core/nextWords';
 import type { FromWorker, ToWorker, WorkerErrorInfo } from '../shared/workerProtocol';
 
@@ -65,12 +65,18 @@ async function handle(message: ToWorker): Promise<void> {
       model = null;
       lastScores.clear();
       await previous?.dispose();
-      const loaded = await LanguageModel.load(message.settings.modelPath, {
+      const { modelPath, variant: requested } = message.settings;
+      // A variant asked for is resolved first (a clear error when the folder lacks it); else the
+      // folder's own choice is loaded and named afterwards, once the folder is known to be sound.
+      const chosen = requested ? resolveModelVariant(modelPath, requested) : undefined;
+      const loaded = await LanguageModel.load(modelPath, {
         threads: message.settings.threads,
         maxWindow: message.settings.maxWindow,
+        ...(chosen ? { graphFile: chosen.graphFile } : {}),
       });
       model = loaded;
-      send({ type: 'loaded', id: message.id, result: { info: loaded.info, tokenTexts: loaded.tokenizer.displayTable() } });
+      const { name, graphFile, bytes } = chosen ?? resolveModelVariant(modelPath);
+      send({ type: 'loaded', id: message.id, result: { info: { ...loaded.info, variant: { name, graphFile, bytes } }, tokenTexts: loaded.tokenizer.displayTable() } });
       return;
     }
     case 'score': {

@@ -45,6 +45,26 @@ test('a broken model folder gives its own message, and fixing the setting recove
   }
 }, { timeout: 120_000 });
 
+test('surprisalLens.modelVariant chooses the graph file: a variant the folder lacks is one message, clearing it recovers', async (t) => {
+  const api = await h.getApi();
+  const config = vscode.workspace.getConfiguration('surprisalLens');
+  const { doc } = await h.openUntitled('Some text to score with a chosen variant.');
+  await withModelPath(path.join(h.extension().extensionPath, 'models', 'tiny'), async () => {
+    try {
+      await config.update('modelVariant', 'q4', vscode.ConfigurationTarget.Global);
+      await assert.rejects(api.scoreDocument(doc.uri), /has no variant "q4"; it has fp32/);
+      assert.strictEqual(api.modelState().kind, 'error');
+      await config.update('modelVariant', 'fp32', vscode.ConfigurationTarget.Global);
+      const result = await h.waitFor(() => api.scoreDocument(doc.uri).catch(() => false), { timeout: 60_000, message: 'scoring with the fp32 variant' });
+      assert.ok(result.tokenCount > 5);
+      assert.strictEqual(api.modelState().variant, 'fp32');
+      t.log(`variant in use: ${api.modelState().variant}`);
+    } finally {
+      await config.update('modelVariant', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+}, { timeout: 120_000 });
+
 test('a killed inference worker is replaced and scoring goes on', async (t) => {
   const api = await h.getApi();
   const { doc } = await h.openFile('prose.md');

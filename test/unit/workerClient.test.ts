@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { buildSync } from 'esbuild';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ScoreSettings } from '../../src/core/types';
@@ -41,6 +42,19 @@ describe('inference worker client', () => {
     );
     assert.equal(partials.length, 1);
     assert.ok(partials[0]! > 0 && partials[0]! < done.scores.summary.scoredTokens, `partial ${partials[0]} of ${done.scores.summary.scoredTokens}`);
+  });
+
+  it('loads the variant surprisalLens.modelVariant names, names the one it chose otherwise, and refuses one the folder lacks', async () => {
+    const chosen = await client.request<'load'>({ type: 'load', settings: { modelPath: TINY_MODEL, threads: 1, maxWindow: 1024 } });
+    assert.deepEqual(chosen.info.variant, { name: 'fp32', graphFile: 'onnx/model.onnx', bytes: statSync(join(TINY_MODEL, 'onnx', 'model.onnx')).size });
+    const named = await client.request<'load'>({ type: 'load', settings: { modelPath: TINY_MODEL, variant: 'onnx/model.onnx', threads: 1, maxWindow: 1024 } });
+    assert.equal(named.info.variant?.name, 'fp32');
+    await assert.rejects(client.request<'load'>({ type: 'load', settings: { modelPath: TINY_MODEL, variant: 'q4', threads: 1, maxWindow: 1024 } }), (error: unknown) => {
+      assert.ok(error instanceof WorkerRequestError);
+      assert.equal(error.info.code, 'variant-missing');
+      assert.match(error.message, /has no variant "q4"; it has fp32/);
+      return true;
+    });
   });
 
   it('reports a broken model folder as a typed error', async () => {
