@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--model DIR] [--threads 2] [--reps 5] [--sizes 500,2000,8000]
  *                    [--no-reference] [--no-outside] [--skip cold,memory,...] [--write] [--json FILE]
- *   npm run bench -- --real-size [--real-sizes 2000,8000] [--reps 3] [--no-reference] [--write]
+ *   npm run bench -- --real-size [--real-models smollm2-135m,qwen2.5-0.5b] [--real-sizes 2000,8000] [--reps 3] [--no-reference] [--write]
  *                    (models of real dimensions from bench/make_real_size.py: see bench/realSize.ts)
  *
  * Default model: models/default when present, else models/tiny. Everything runs in this
@@ -421,7 +421,7 @@ function verdicts(res: Results): string[] {
 async function main(): Promise<void> {
   if (flag('real-size')) {
     // Only the real-size rows (bench/realSize.ts): minutes per model, so not part of the default run.
-    const markdown = await runRealSize({ threads: THREADS, reps: REPS, sizes: arg('real-sizes', '2000,8000').split(',').map(Number), reference: !flag('no-reference') });
+    const markdown = await runRealSize({ threads: THREADS, reps: REPS, sizes: arg('real-sizes', '2000,8000').split(',').map(Number), reference: !flag('no-reference'), models: flag('real-models') ? arg('real-models', '').split(',') : undefined });
     process.stdout.write(`${markdown}\n`);
     if (flag('write')) writeRealSize(join(ROOT, 'BENCHMARKS.md'), markdown);
     return;

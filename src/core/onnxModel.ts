@@ -491,20 +491,23 @@ function scoringFeeds(keep: number, targets: BigInt64Array, batch: number, topK:
 /**
  * Cells (rows x logits width) of one run's scored rows. ONNX Runtime holds a few
  * full-vocabulary intermediates of the statistics at once (log-softmax, its exp, a product,
- * the top-k's slice), each this many floats: 2^23 cells = 32 MB each, 170 rows of SmolLM2's
- * 49,152-wide logits, 55 of Qwen2.5's 151,936.
+ * the top-k's slice), each this many floats: 2^25 cells = 128 MB each, 682 rows of SmolLM2's
+ * 49,152-wide logits, 220 of Qwen2.5's 151,936. Smaller runs cost more than their memory
+ * saves: SmolLM2-135M scored 4,000 tokens in windows of 1,024 in 28 s with runs of 682 rows
+ * and 87 s with runs of 170 (side by side, on a loaded 2-vCPU machine).
  */
-export const SCORED_CELLS_PER_RUN = 1 << 23;
+export const SCORED_CELLS_PER_RUN = 1 << 25;
 
 /**
- * Working memory a scoring window may take beyond the weights (see `OnnxCausalLm.windowSize`):
- * 1 GiB lets SmolLM2-135M (cache 92 KB a position) score its whole 8,192-token context in one
- * window when the graph scores itself, and Qwen2.5-0.5B about 16,000 tokens; a graph whose
- * logits JavaScript analyses gets about 2,300 tokens at SmolLM2's 49,152-wide logits.
+ * Working memory a scoring window may take beyond the weights (see `OnnxCausalLm.windowSize`).
+ * With 1 GiB, of which the statistics' intermediates take 512 MB: SmolLM2-135M (cache 92 KB
+ * and attention 49 KB a position) gets windows of about 3,800 tokens, Qwen2.5-0.5B (49 + 25
+ * KB) about 7,300, and a graph whose logits JavaScript analyses about 2,000 at SmolLM2's
+ * 49,152-wide logits (393 KB a position); the default model its whole 256-token context.
  */
 export const WINDOW_MEMORY_BUDGET = 1 << 30;
 
-/** Scored rows per run for a logits width: SCORED_CELLS_PER_RUN's share, at least 64 (shorter runs waste the matrix units). */
+/** Scored rows per run for a logits width: SCORED_CELLS_PER_RUN's share, at least 64 (shorter runs use the matrix kernels poorly). */
 export function scoredRowsPerRun(logitsWidth: number, cells = SCORED_CELLS_PER_RUN): number {
   return Math.max(64, Math.floor(cells / logitsWidth));
 }
