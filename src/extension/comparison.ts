@@ -8,6 +8,7 @@
  * and both stores cancel their jobs on an edit as usual. A second model that cannot be
  * loaded is reported in one line and comparing does not start.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { compareWords, type WordComparison } from '../core/comparison';
@@ -141,6 +142,12 @@ export async function pickComparisonModel(extensionPath: string, hubCacheDir: st
   type Item = vscode.QuickPickItem & { readonly modelPath?: string; readonly chooseFolder?: boolean };
   const bundled = bundledModelPath(extensionPath);
   const items: Item[] = [{ label: 'Bundled model', description: path.basename(bundled), detail: bundled, modelPath: bundled }];
+  // Other model folders shipped with the extension (the tiny test model, in a development checkout).
+  const shipped = path.join(extensionPath, 'models');
+  for (const name of existsSync(shipped) ? readdirSync(shipped).sort() : []) {
+    const folder = path.join(shipped, name);
+    if (folder !== bundled && existsSync(path.join(folder, 'config.json'))) items.push({ label: `Bundled: ${name}`, description: 'shipped with the extension', detail: folder, modelPath: folder });
+  }
   for (const m of await listDownloadedModels(hubCacheDir).catch(() => [])) {
     items.push({ label: m.repo, description: `${m.dtype} · downloaded`, detail: m.path, modelPath: m.path });
   }

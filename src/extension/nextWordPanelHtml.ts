@@ -82,7 +82,7 @@ export function nextWordPanelHtml(webview: vscode.Webview, extensionUri: vscode.
   <h3 id="history-heading">Steps</h3>
   <div id="history-spark" class="sparkline history-spark" aria-hidden="true"></div>
   <table id="history" class="history" aria-labelledby="history-heading">
-    <thead><tr><th scope="col">#</th><th scope="col">Word</th><th scope="col">P</th><th scope="col">Drawn from</th><th scope="col">Rank</th><th scope="col">Entropy</th><th scope="col">Kept</th><th scope="col">Bits</th></tr></thead>
+    <thead><tr><th scope="col">#</th><th scope="col">Word</th><th scope="col">P</th><th scope="col" title="The share the rule drew the word with (renormalised over the candidates it kept)">Drawn with</th><th scope="col">Rank</th><th scope="col">Entropy</th><th scope="col">Kept</th><th scope="col">Bits</th></tr></thead>
     <tbody></tbody>
   </table>
 </section>

@@ -187,6 +187,9 @@ function renderWords(): void {
   // What the generation rule would keep of this list, and the shares it would draw from.
   const kept = keptCandidates(m.candidates.map((c) => (c.completion === '' ? 0 : c.prob)), currentRule());
   const drawShare = new Map(kept.indices.map((index, j) => [index, kept.shares[j]!]));
+  // Sampling at T = 1 draws each candidate with its own share: nothing more to show.
+  const showDraw = state.rule !== 'sample' || state.temperature !== 1;
+  list.classList.toggle('with-draw', showDraw);
   m.candidates.forEach((candidate, i) => {
     const item = document.createElement('li');
     item.id = `candidate-${i}`;
@@ -209,7 +212,7 @@ function renderWords(): void {
     item.append(label, pct, bar);
     const drawn = drawShare.get(i);
     if (drawn === undefined) item.classList.add('left-out');
-    else if (state.rule !== 'sample' || state.temperature !== 1) item.appendChild(span('drawn', `draw ${percent(drawn)}`));
+    if (showDraw) item.appendChild(span('drawn', drawn === undefined ? '' : `draw ${percent(drawn)}`));
     item.setAttribute('aria-label', `${spoken(candidate.text)}, ${percent(shares[i]!)}${drawn === undefined ? ', left out by the rule' : `, drawn with ${percent(drawn)}`}`);
     list.appendChild(item);
   });

@@ -17,7 +17,7 @@
 //   --grep=REGEX      only tests whose name matches                      [SURPRISAL_E2E_GREP]
 //   --no-build        skip `npm run build`
 //   --keep            keep the run folder even when everything passed
-//   --update-docs     after a full UI pass, replace docs/{hover,heatmap,panel,heatmap-dark,heatmap-light,heatmap-high-contrast}.png  [SURPRISAL_E2E_UPDATE_DOCS=1]
+//   --update-docs     after a full UI pass, replace docs/{hover,heatmap,panel,heatmap-dark,heatmap-light,heatmap-high-contrast,generation,difference,difference-hover}.png  [SURPRISAL_E2E_UPDATE_DOCS=1]
 //                     (without it they are only written when missing)
 //   --extension=DIR   extension folder to test (default: the repository root)
 //   --install-only    install code-server (and Node) and stop
@@ -214,6 +214,9 @@ function updateDocs(outcome, force) {
     '07-heatmap-dark.png': 'heatmap-dark.png',
     '08-heatmap-light.png': 'heatmap-light.png',
     '09-heatmap-high-contrast.png': 'heatmap-high-contrast.png',
+    '10-generation.png': 'generation.png',
+    '11-difference.png': 'difference.png',
+    '12-difference-hover.png': 'difference-hover.png',
   };
   const copied = [];
   for (const [from, to] of Object.entries(picks)) {

@@ -396,6 +396,92 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
         return `${measured.decorations.length} decorations, ${fills.size} fills, ${underlines.size} underlines; editor text ≥ ${Math.min(...measured.decorations.map((d) => d.foregroundContrast)).toFixed(2)}:1, coloured text ≥ ${Math.min(...texts).toFixed(2)}:1; legend ${entries.length} entries`;
       });
     }
+
+    if (!smoke) {
+      // The pictures in docs/ are in Dark Modern; the theme list can be slow to fill at first.
+      const useTheme = async (label) => {
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          await runCommand(page, 'Preferences: Color Theme');
+          const input = page.locator('.quick-input-widget .quick-input-box input');
+          await input.fill(label);
+          const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+          if (found) {
+            await page.keyboard.press('Enter');
+            await sleep(1000);
+            return;
+          }
+          await page.keyboard.press('Escape');
+          await sleep(1000);
+        }
+        log(`could not switch to ${label}; the screenshots keep the current theme`);
+      };
+      await step('the panel generates word by word (top-k, seeded), and Undo step removes the last word', async () => {
+        await useTheme('Dark Modern');
+        await openFile(page, 'prose.md');
+        await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+        // After the last sentence ("… stood in the fog."), before the final newline.
+        await page.keyboard.press('Control+End');
+        await page.keyboard.press('ArrowUp');
+        await page.keyboard.press('End');
+        await runCommand(page, `Surprisal Lens: Show ${PANEL_TITLE}`);
+        await page.locator('.tab', { hasText: PANEL_TITLE }).first().waitFor({ timeout: 20_000 });
+        await readCandidates(page);
+        const frame = panelFrame(page);
+        await frame.locator('#rule').selectOption('topK');
+        for (const [id, value] of [['#top-k', '5'], ['#seed', '7'], ['#count', '6']]) {
+          await frame.locator(id).fill(value);
+          await frame.locator(id).dispatchEvent('change');
+        }
+        // The list dims what top-5 leaves out.
+        await waitFor(async () => (await frame.locator('.candidates li.left-out').count()) > 0, { timeout: 10_000, message: 'candidates left out by top-5 to be dimmed' });
+        const before = await activeEditorTextOf(page, 'prose.md');
+        await frame.locator('#generate').click();
+        const rows = frame.locator('#history tbody tr');
+        await waitFor(async () => (await rows.count()) === 6 && (await frame.locator('#stop').isDisabled()), { timeout: 120_000, message: 'six generated steps' });
+        const kept = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[6].textContent));
+        for (const k of kept) if (!/^[1-5] of \d+$/.test(k)) throw new Error(`a top-5 step kept ${k}`);
+        const drawn = await frame.locator('#draw').innerText();
+        await frame.locator('#generate-heading').scrollIntoViewIfNeeded();
+        await frame.locator('#generate-heading').evaluate((h) => h.scrollIntoView({ block: 'start' }));
+        await sleep(300);
+        await shot('10-generation');
+        const written = await activeEditorTextOf(page, 'prose.md');
+        if (written.length <= before.length) throw new Error('nothing was written in the editor');
+        await frame.locator('#undo-step').click();
+        await waitFor(async () => (await rows.count()) === 5, { timeout: 10_000, message: 'Undo step to remove a row' });
+        await waitFor(async () => (await activeEditorTextOf(page, 'prose.md')).length < written.length, { timeout: 10_000, message: 'Undo step to remove the last word' });
+        await closePanelTab(page);
+        await openFile(page, 'prose.md');
+        await runCommand(page, 'File: Revert File');
+        await waitFor(async () => (await activeEditorTextOf(page, 'prose.md')).length === before.length, { timeout: 10_000, message: 'prose.md to be reverted' });
+        return `kept ${kept.join(', ')}; ${drawn.replace(/\s+/g, ' ').slice(0, 80)}`;
+      });
+
+      await step('Compare with Model colours words by the difference; the hover shows both models', async () => {
+        await useTheme('Dark Modern');
+        await openFile(page, 'prose.md');
+        await page.mouse.move(5, 5);
+        await runCommand(page, 'Surprisal Lens: Compare with Model...');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        // Another model shipped in the checkout (the tiny test model beside the default one).
+        await input.fill('Bundled:');
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Bundled:' }).first().waitFor({ state: 'visible', timeout: 10_000 });
+        await page.keyboard.press('Enter');
+        const coloured = await waitFor(async () => {
+          const d = await colouredDecorations(page);
+          return d.count >= 10 && d.colours.length >= 2 ? d : null;
+        }, { timeout: 120_000, message: 'difference decorations in several colours' });
+        await sleep(500);
+        await shot('11-difference');
+        const { text } = await hoverWord(page, 'quick');
+        if (!/Compared: .+ bits.+ bits.+second − first/.test(text)) throw new Error(`the hover does not compare: ${JSON.stringify(text.slice(0, 300))}`);
+        await shot('12-difference-hover');
+        await page.mouse.move(5, 5);
+        await runCommand(page, 'Surprisal Lens: Stop Comparing');
+        return `${coloured.count} words coloured in ${coloured.colours.length} colours`;
+      });
+    }
   }
 
   await closePage(page);
