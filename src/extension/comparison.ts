@@ -62,7 +62,14 @@ export class ModelComparison implements vscode.Disposable {
     const store = new ScoreStore(model, this.settings);
     const second: Second = { model, store, modelPath, disposables: [] };
     this.second = second;
-    second.disposables.push(store.onDidUpdate((entry) => this.updated.fire(entry)));
+    second.disposables.push(
+      store.onDidUpdate((entry) => this.updated.fire(entry)),
+      // Its worker died and was replaced: its scores are gone; listeners score the visible documents again.
+      model.onDidRecoverFromCrash(() => {
+        store.clear();
+        this.changed.fire();
+      }),
+    );
     this.changed.fire();
     try {
       await model.load();
