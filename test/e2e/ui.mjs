@@ -84,9 +84,9 @@ const CONTRIBUTED_COLOURS = JSON.parse(fs.readFileSync(new URL('../../package.js
 
 /** The themes the contrast step runs in, the kind their defaults are keyed by, and the contrast the editor text must keep. */
 const THEMES = [
-  { label: 'Dark Modern', kind: 'dark', minimum: 4.5, shot: '07-heatmap-dark' },
-  { label: 'Light Modern', kind: 'light', minimum: 4.5, shot: '08-heatmap-light' },
-  { label: 'Dark High Contrast', kind: 'highContrast', minimum: 7, shot: '09-heatmap-high-contrast' },
+  { label: 'Dark Modern', kind: 'dark', workbenchClass: 'vs-dark', minimum: 4.5, shot: '07-heatmap-dark' },
+  { label: 'Light Modern', kind: 'light', workbenchClass: 'vs', minimum: 4.5, shot: '08-heatmap-light' },
+  { label: 'Dark High Contrast', kind: 'highContrast', workbenchClass: 'hc-black', minimum: 7, shot: '09-heatmap-high-contrast' },
 ];
 
 /**
@@ -346,12 +346,19 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
 
     for (const theme of THEMES) {
       await step(`heatmap in ${theme.label}: text keeps ${theme.minimum}:1 over every step, the defaults render, the legend shows them`, async () => {
-        await runCommand(page, 'Preferences: Color Theme');
-        const input = page.locator('.quick-input-widget .quick-input-box input');
-        await input.fill(theme.label);
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: theme.label }).first().waitFor({ state: 'visible', timeout: 10_000 });
-        await page.keyboard.press('Enter');
-        await sleep(1500);
+        // Pick the theme, then wait until the workbench wears it (on a loaded machine the quick
+        // pick can swallow the typed filter, and Enter would keep the current theme).
+        await waitFor(async () => {
+          await runCommand(page, 'Preferences: Color Theme');
+          const input = page.locator('.quick-input-widget .quick-input-box input');
+          await input.fill(theme.label);
+          if ((await input.inputValue()) !== theme.label) return false;
+          const row = page.locator('.quick-input-list .monaco-list-row', { hasText: theme.label }).first();
+          await row.waitFor({ state: 'visible', timeout: 10_000 });
+          await row.click();
+          return waitFor(() => page.evaluate((cls) => document.querySelector('.monaco-workbench')?.classList.contains(cls) ?? false, theme.workbenchClass), { timeout: 10_000 }).then(() => true, () => false);
+        }, { timeout: 60_000, message: `the ${theme.label} theme to apply` });
+        await sleep(1000);
         await openFile(page, 'prose.md');
         await page.mouse.move(5, 5);
         const before = await heatmapContrast(page);
