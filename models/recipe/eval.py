@@ -23,6 +23,9 @@ import subprocess
 import sys
 import time
 
+# OpenBLAS's own threads busy-wait; on a shared machine that burns the CPU the model
+# needs (an fp32 evaluation took 5x the CPU time). torch's threads do the parallel work.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))

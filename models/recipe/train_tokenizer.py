@@ -64,12 +64,23 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(WORK, "corpus"), help="folder with train.jsonl, heldout.jsonl")
     ap.add_argument("--out", default=TOK)
     ap.add_argument("--reuse", default=None, help="existing tokenizer.json: tokenize only, no BPE training")
+    ap.add_argument("--sample-mb", type=float, default=None,
+                    help="use only the first N MB of train.jsonl (it is shuffled) for BPE training and train.bin: "
+                         "enough for short recipe comparisons")
     args = ap.parse_args()
     TOKD = args.out
     os.makedirs(TOKD, exist_ok=True)
     t0 = time.time()
     docs = list(read_jsonl(os.path.join(args.corpus, "train.jsonl")))
     texts = [d["text"] for d in docs]
+    if args.sample_mb:
+        keep, n = [], 0
+        for t in texts:
+            if n >= args.sample_mb * 1e6:
+                break
+            keep.append(t)
+            n += len(t.encode("utf-8"))
+        texts = keep
     if args.reuse:
         bpe = ByteBPE.load(args.reuse)
         bpe.save(TOKD, args.ctx)
