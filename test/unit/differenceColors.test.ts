@@ -18,29 +18,13 @@ import {
   differenceColorContributions,
   differenceDefaults,
 } from '../../src/core/differenceColors';
-import { contrast, luminance, over, parseHex, REFERENCE_THEMES, toLinear, type Rgba } from '../../src/core/heatmapColors';
+import { contrast, luminance, over, parseHex, REFERENCE_THEMES } from '../../src/core/heatmapColors';
+import { deltaE, DEUTERANOPIA, lab, MIN_ADJACENT_DELTA_E, NORMAL, PROTANOPIA, TRITANOPIA } from '../helpers/colourVision';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** Machado, Oliveira & Fernandes (2009), severity 1.0, on linear RGB (as in heatmapColors.test.ts). */
-const SIMULATIONS: Record<string, number[][]> = {
-  normal: [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
-  protanopia: [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
-  deuteranopia: [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.01182, 0.04294, 0.968881]],
-  tritanopia: [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.3039]],
-};
-
-function lab(c: Rgba, matrix: number[][]): [number, number, number] {
-  const lin = [toLinear(c[0]), toLinear(c[1]), toLinear(c[2])];
-  const [r, g, b] = matrix.map((row) => Math.min(1, Math.max(0, row[0]! * lin[0]! + row[1]! * lin[1]! + row[2]! * lin[2]!))) as [number, number, number];
-  const x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
-  const y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  const z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-  const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (841 / 108) * t + 4 / 29);
-  return [116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))];
-}
-const deltaE = (a: [number, number, number], b: [number, number, number]) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-const MIN_ADJACENT_DELTA_E = 4;
+/** The views the two sides and adjacent steps must stay apart in. */
+const SIMULATIONS: Record<string, number[][]> = { normal: NORMAL, protanopia: PROTANOPIA, deuteranopia: DEUTERANOPIA, tritanopia: TRITANOPIA };
 
 describe('difference colour defaults', () => {
   it('package.json contributes exactly these defaults', () => {
