@@ -327,20 +327,12 @@ async function nextTokenList(model: LanguageModel, context: string, maxWords: nu
   const room = model.info.bosTokenId === null ? model.info.windowSize : model.info.windowSize - 1;
   // One token more than the window tells whether the context was cut.
   const contextIds = tokenizer.encodeTail(context, room + 1).ids.length;
-  return {
-    words,
-    entropyBits: next.entropyBits,
-    contextTail: tailWords(context),
-    mode: 'tokens',
-    partial: '',
-    midWord: false,
-    endsHereProb: 0,
-    partialProb: 1,
-    exact: true,
-    steps: 1,
-    contextTokens: Math.min(contextIds, room),
-    truncated: contextIds > room,
-  };
+  return tokenListDistribution(words, next.entropyBits, context, Math.min(contextIds, room), contextIds > room);
+}
+
+/** A raw-token list as a next-word distribution (tokens mode: one step, nothing typed, exact). */
+export function tokenListDistribution(words: NextWord[], entropyBits: number, context: string, contextTokens: number, truncated: boolean): NextWordDistribution {
+  return { words, entropyBits, contextTail: tailWords(context), mode: 'tokens', partial: '', midWord: false, endsHereProb: 0, partialProb: 1, exact: true, steps: 1, contextTokens, truncated };
 }
 
 interface SearchLimits {

@@ -20,7 +20,7 @@
  * runs needs dozens of model steps per request, which a server round trip makes too slow.
  */
 import type { CancellationSignal, LoadedModel, ScoreCallbacks, ScoreJob, ScoringBackend } from '../backend';
-import { tailWords } from '../nextWords';
+import { tokenListDistribution } from '../nextWords';
 import { summarise } from '../summary';
 import {
   CancelledError,
@@ -202,21 +202,8 @@ export class RemoteBackend implements ScoringBackend {
         const insertable = text !== '' && !looksSpecial(text) && !text.includes('\uFFFD') && !/\\x[0-9A-F]{2}/.test(text);
         return { text, completion: insertable ? text : '', prob: Math.exp(t.logprob), tokens: [t.id] };
       });
-      return {
-        words,
-        // A server returns only its top-k, so the entropy of the whole distribution is unknown.
-        entropyBits: NaN,
-        contextTail: tailWords(context),
-        mode: 'tokens',
-        partial: '',
-        midWord: false,
-        endsHereProb: 0,
-        partialProb: 1,
-        exact: true,
-        steps: 1,
-        contextTokens,
-        truncated,
-      };
+      // A server returns only its top-k, so the entropy of the whole distribution is unknown.
+      return tokenListDistribution(words, NaN, context, contextTokens, truncated);
     });
   }
 
