@@ -19,6 +19,7 @@ sys.path.insert(0, HERE)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 from bpe import ByteBPE  # noqa: E402
 from export_onnx import export  # noqa: E402
+from round_weights import round_to_fp16_precision  # noqa: E402
 from gpt2 import GPT2, GPTConfig, generation_config, hf_config  # noqa: E402
 
 
@@ -58,8 +59,10 @@ def main():
     path = os.path.join(args.out, "onnx", "model.onnx")
     torch.manual_seed(0)
     export(model, path)
+    # Weights at float16 precision (still float32): the VSIX compresses them (round_weights.py).
+    round_to_fp16_precision(path)
     print(f"exported step {ck['step']} ({ck['tokens'] / 1e6:.1f} M tokens) -> {path} "
-          f"{os.path.getsize(path) / 1e6:.1f} MB")
+          f"{os.path.getsize(path) / 1e6:.1f} MB, weights rounded to float16 precision")
 
 
 if __name__ == "__main__":
