@@ -179,32 +179,39 @@ export async function runRealSize(options: RealSizeOptions): Promise<string> {
     await outside.dispose();
     await ref?.dispose();
 
-    // Variants against fp32 on the 2,000-token text (or the shortest size), interleaved.
+    // Variants against fp32 on the 2,000-token text (or the shortest size): one variant at a
+    // time beside fp32, interleaved (five 135M sessions at once took 18 GB and were killed).
     const variantText = texts.find((t) => t.tokens === 2000) ?? texts[0]!;
     const others = variants.filter((v) => ['q8', 'int8', 'uint8', 'q4', 'fp16', 'q4f16'].includes(v.name));
-    const models = [lm, ...(await Promise.all(others.map((v) => LanguageModel.load(folder, { threads: options.threads, graphFile: v.graphFile }))))];
-    const times = models.map(() => [] as number[]);
     const reference = await lm.score(variantText.text);
-    const diffs = models.map(() => 0);
-    for (let rep = 0; rep < options.reps; rep++) {
-      for (const [i, m] of models.entries()) {
-        const t0 = now();
-        const s = await m.score(variantText.text);
-        times[i]!.push(now() - t0);
-        if (rep === 0) {
-          let sum = 0;
-          for (let j = 1; j < s.tokenCount; j++) sum += Math.abs(s.logprobs[j]! - reference.logprobs[j]!);
-          diffs[i] = sum / (s.tokenCount - 1);
+    for (const v of others) {
+      const m = await LanguageModel.load(folder, { threads: options.threads, graphFile: v.graphFile });
+      const fp32Times: number[] = [];
+      const times: number[] = [];
+      let meanDiff = 0;
+      try {
+        for (let rep = 0; rep < options.reps; rep++) {
+          let t0 = now();
+          await lm.score(variantText.text);
+          fp32Times.push(now() - t0);
+          t0 = now();
+          const s = await m.score(variantText.text);
+          times.push(now() - t0);
+          if (rep === 0) {
+            let sum = 0;
+            for (let j = 1; j < s.tokenCount; j++) sum += Math.abs(s.logprobs[j]! - reference.logprobs[j]!);
+            meanDiff = sum / (s.tokenCount - 1);
+          }
         }
+      } finally {
+        await m.dispose();
       }
-    }
-    const base = median(times[0]!);
-    for (const [i, v] of others.entries()) {
-      const t = median(times[i + 1]!);
+      const base = median(fp32Times);
+      const t = median(times);
+      log(`  ${name} variant ${v.name}: ${fmt(t)} ms, fp32 ${fmt(base)} ms`);
       rows.push([`variant ${v.name} (${fmt(v.bytes / 1e6)} MB), prose ${fmt(variantText.tokens)} tokens`, `${fmt(t)} ms`, '',
-        `fp32 ${fmt(base)} ms: x${fmt(base / t, 2)} (target > x1 for int8 and q4); mean |Δ ln P| vs fp32 ${diffs[i + 1]!.toFixed(3)}`]);
+        `fp32 beside it ${fmt(base)} ms: x${fmt(base / t, 2)} (target > x1 for int8 and q4); mean |Δ ln P| vs fp32 ${meanDiff.toFixed(3)}`]);
     }
-    await Promise.all(models.map((m) => m.dispose()));
 
     // Fresh processes: load, visible part, peak RSS; the second load from the optimized-graph cache.
     const textFile = join(CACHE, `real-${name}.txt`);
@@ -225,13 +232,13 @@ export async function runRealSize(options: RealSizeOptions): Promise<string> {
     }
     await lm.dispose();
     const title = `${name}: ${d.layers} layers x ${fmt(d.hidden)}, MLP ${fmt(d.intermediate)}, ${d.heads}/${d.kvHeads} heads, logits ${fmt(d.vocab)} wide; random weights`;
-    lines.push(`#### ${title}`, '', '| measurement | ours | transformers.js | ratio / target |', '|:--|--:|--:|:--|', ...rows.map((r) => `| ${r.join(' | ')} |`), '');
+    lines.push(`#### ${title}`, '', '| measurement | ours | transformers.js | ratio / target |', '|:--|--:|--:|:--|', ...rows.map((r) => `| ${r.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`), '');
     log(lines.slice(-rows.length - 4).join('\n'));
   }
   const header = [
     `### Real-size models`,
     '',
-    `Measured ${started} with \`npm run bench -- --real-size --write\` (models from \`/usr/bin/python3 bench/make_real_size.py\`), ${options.threads} threads, medians of ${options.reps} interleaved repetitions (fewer at 8,000 tokens); load average at the start ${loadAtStart}, at the end ${loadAverage()} (other jobs shared this 2-vCPU machine: compare the ratios, measured side by side, more than the absolute times).`,
+    `Measured ${started} with \`npm run bench -- ${process.argv.slice(2).join(' ')}\` (models from \`/usr/bin/python3 bench/make_real_size.py\`), ${options.threads} threads, medians of ${options.reps} interleaved repetitions (fewer at 8,000 tokens); load average at the start ${loadAtStart}, at the end ${loadAverage()} (other jobs shared this 2-vCPU machine: compare the ratios, measured side by side, more than the absolute times).`,
     '',
   ];
   return [...header, ...lines].join('\n');
