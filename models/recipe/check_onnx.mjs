@@ -9,14 +9,22 @@ import * as ort from "onnxruntime-node";
 import { Tokenizer } from "@huggingface/tokenizers";
 
 const [dir, refPath] = process.argv.slice(2);
-const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+const raw = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+// GPT-2 and Llama configs name the same sizes differently
+const cfg = {
+  ...raw,
+  n_layer: raw.n_layer ?? raw.num_hidden_layers,
+  n_head: raw.num_key_value_heads ?? raw.n_head ?? raw.num_attention_heads,
+  head_dim: raw.head_dim ?? (raw.n_embd ?? raw.hidden_size) / (raw.n_head ?? raw.num_attention_heads),
+  n_positions: raw.n_positions ?? raw.max_position_embeddings,
+};
 const tok = new Tokenizer(
   JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8")),
   JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8")),
 );
 const ref = JSON.parse(fs.readFileSync(refPath, "utf8"));
 const session = await ort.InferenceSession.create(path.join(dir, "onnx", "model.onnx"));
-const H = cfg.n_head, D = cfg.n_embd / cfg.n_head, V = cfg.vocab_size;
+const H = cfg.n_head, D = cfg.head_dim, V = cfg.vocab_size;
 
 const i64 = (arr, dims) => new ort.Tensor("int64", BigInt64Array.from(arr.map(BigInt)), dims);
 

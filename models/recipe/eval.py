@@ -41,9 +41,17 @@ KINDS = [("prose", "prose"), ("md", "markdown"), ("py", "python"), ("ts", "types
 
 def load_folder(folder):
     c = json.load(open(os.path.join(folder, "config.json")))
-    cfg = GPTConfig(vocab_size=c["vocab_size"], n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"],
-                    n_positions=c["n_positions"])
-    model = GPT2(cfg)
+    if c.get("model_type") == "llama":
+        from llama import Llama, LlamaConfig
+        cfg = LlamaConfig(vocab_size=c["vocab_size"], n_layer=c["num_hidden_layers"], n_head=c["num_attention_heads"],
+                          n_embd=c["hidden_size"], n_positions=c["max_position_embeddings"],
+                          intermediate_size=c["intermediate_size"], rope_theta=c["rope_theta"], rms_eps=c["rms_norm_eps"])
+        model = Llama(cfg)
+        c = dict(c, n_positions=c["max_position_embeddings"])
+    else:
+        cfg = GPTConfig(vocab_size=c["vocab_size"], n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"],
+                        n_positions=c["n_positions"])
+        model = GPT2(cfg)
     load_init_from(model, folder)
     return model.float().eval(), c
 

@@ -25,8 +25,11 @@ from gpt2 import GPT2, GPTConfig, generation_config, hf_config  # noqa: E402
 
 def load_ckpt(path):
     ck = torch.load(path, map_location="cpu")
-    cfg = GPTConfig(**ck["cfg"])
-    model = GPT2(cfg)
+    if ck.get("arch", "gpt2") == "llama":
+        import llama
+        model = llama.Llama(llama.LlamaConfig(**ck["cfg"]))
+    else:
+        model = GPT2(GPTConfig(**ck["cfg"]))
     model.load_state_dict(ck["model"])
     return model.float().eval(), ck
 
@@ -51,7 +54,11 @@ def main():
         extra["training"]["total_tokens"] = ck["tokens"] + init.get("tokens", 0)
         extra["training"]["total_steps"] = ck["step"] + init.get("steps", 0)
     with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(hf_config(cfg, extra), f, indent=2)
+        if ck.get("arch", "gpt2") == "llama":
+            import llama
+            json.dump(llama.hf_config(cfg, extra), f, indent=2)
+        else:
+            json.dump(hf_config(cfg, extra), f, indent=2)
         f.write("\n")
     with open(os.path.join(args.out, "generation_config.json"), "w") as f:
         json.dump(generation_config(), f, indent=2)

@@ -151,3 +151,33 @@ class Llama(nn.Module):
 
     def num_params(self):
         return sum(p.numel() for p in self.parameters())
+
+
+def hf_config(cfg: LlamaConfig, extra: Optional[dict] = None) -> dict:
+    """config.json for transformers.js / the extension (model_type llama, tied embeddings)."""
+    d = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_act": "silu",
+        "hidden_size": cfg.n_embd,
+        "intermediate_size": cfg.intermediate_size,
+        "num_hidden_layers": cfg.n_layer,
+        "num_attention_heads": cfg.n_head,
+        "num_key_value_heads": cfg.n_head,
+        "head_dim": cfg.n_embd // cfg.n_head,
+        "max_position_embeddings": cfg.n_positions,
+        "rms_norm_eps": cfg.rms_eps,
+        "rope_theta": cfg.rope_theta,
+        "rope_scaling": None,
+        "attention_bias": False,
+        "mlp_bias": False,
+        "vocab_size": cfg.vocab_size,
+        "bos_token_id": 0, "eos_token_id": 0,
+        "tie_word_embeddings": True,
+        "use_cache": True,
+        "torch_dtype": "float32",
+        "transformers.js_config": {"dtype": "fp32"},
+    }
+    if extra:
+        d.update(extra)
+    return d
