@@ -14,7 +14,7 @@
  * `--write` puts the tables between markers in BENCHMARKS.md's Performance section.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -222,11 +222,14 @@ export async function runRealSize(options: RealSizeOptions): Promise<string> {
       const plain = runChild(child, folder, fp32.graphFile, textFile, options.threads, null);
       const first = runChild(child, folder, fp32.graphFile, textFile, options.threads, graphCache);
       const second = runChild(child, folder, fp32.graphFile, textFile, options.threads, graphCache);
-      const fileMb = statSync(join(folder, fp32.graphFile)).size / 1e6;
-      rows.push([`load, fp32 (${fmt(fileMb)} MB graph): without / saving / from the optimized-graph cache`, `${fmt(plain.loadMs)} / ${fmt(first.loadMs)} / ${fmt(second.loadMs)} ms`, '', 'second load target <= 3,000 ms']);
+      // The graph and its external data files: what the load reads.
+      const fileMb = fp32.bytes / 1e6;
+      const cached = fp32.files.length === 1;
+      rows.push([`load, fp32 (${fmt(fileMb)} MB of files): without / saving / from the optimized-graph cache`, `${fmt(plain.loadMs)} / ${fmt(first.loadMs)} / ${fmt(second.loadMs)} ms`, '',
+        cached ? 'second load target <= 3,000 ms' : 'graphs with external data are not cached: three plain loads']);
       rows.push([`cold start to the visible part's scores (first 3,000 characters of ${fmt(second.tokens)} tokens; window ${fmt(second.windowSize)})`, `${fmt(second.visibleMs)} ms (all: ${fmt(second.totalMs)} ms)`, '', 'target < 2,000 ms']);
-      rows.push([`peak RSS, after the load / after scoring (fresh process, no cache)`, `${fmt(plain.hwmAfterLoadMb)} / ${fmt(plain.hwmMb)} MB`, '', `${fmt(plain.hwmMb / fileMb, 2)}x the graph file (target <= 1.5x + a stated constant)`]);
-      rows.push([`peak RSS, loaded from the optimized-graph cache`, `${fmt(second.hwmAfterLoadMb)} / ${fmt(second.hwmMb)} MB`, '', `${fmt(second.hwmMb / fileMb, 2)}x the graph file`]);
+      rows.push([`peak RSS, after the load / after scoring (fresh process, no cache)`, `${fmt(plain.hwmAfterLoadMb)} / ${fmt(plain.hwmMb)} MB`, '', `${fmt(plain.hwmAfterLoadMb / fileMb, 2)}x / ${fmt(plain.hwmMb / fileMb, 2)}x the files (target <= 1.5x + a stated constant)`]);
+      if (cached) rows.push([`peak RSS, loaded from the optimized-graph cache`, `${fmt(second.hwmAfterLoadMb)} / ${fmt(second.hwmMb)} MB`, '', `${fmt(second.hwmAfterLoadMb / fileMb, 2)}x / ${fmt(second.hwmMb / fileMb, 2)}x the files`]);
     } finally {
       rmSync(graphCache, { recursive: true, force: true });
     }
