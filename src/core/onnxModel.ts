@@ -62,9 +62,9 @@ const MAX_CACHED_BYTES = 1.5e9;
 
 /**
  * Memory a load needs, as a multiple of the model's files. Measured peak RSS after a load
- * (BENCHMARKS.md, Real-size models): 2.8x the file for SmolLM2-135M's 652 MB inline fp32 graph
- * (the rewritten graph is a second copy while ONNX Runtime parses it), 1.5x when loaded from
- * the optimized-graph cache, 1.02x for Qwen2.5-0.5B's weights in an external data file. A
+ * (BENCHMARKS.md, Real-size models): 1.19x the file for SmolLM2-135M's 652 MB inline fp32
+ * graph (the rewrite refers to the weights in the file), 1.02x for Qwen2.5-0.5B's weights in
+ * an external data file; 2.8x before the rewrite stopped copying the weights. A
  * model is refused only when even 1.5x its files exceed the free memory: past that point the
  * load would swap or be killed, and below it the estimate is too rough to refuse on.
  */
@@ -198,9 +198,9 @@ export class OnnxCausalLm {
       unavailable = rewritten.ok ? null : rewritten.reason;
       if (rewritten.ok) {
         try {
-          // A graph read from memory finds its external data files only when told their folder.
+          // A graph read from memory finds its weights (in its own file or in data files) only when told their folder.
           const folder = { extra: { session: { model_external_initializers_file_folder_path: dirname(graphPath) } } };
-          session = await ort.InferenceSession.create(rewritten.bytes, { ...saving, ...(files.files.length > 1 ? folder : {}) });
+          session = await ort.InferenceSession.create(rewritten.bytes, { ...saving, ...folder });
           if (partial) cache!.commit(partial, graphPath, mode);
         } catch (error) {
           // The rewrite is an optimisation: a graph ONNX Runtime refuses in that form still loads as it is.
@@ -471,7 +471,8 @@ function rewriteForScoring(graphPath: string): { ok: true; bytes: Uint8Array } |
     fd = openSync(graphPath, 'r');
     const source = fileSource(fd);
     if (source.length > MAX_REWRITE_BYTES) return { ok: false, reason: 'the graph file is larger than 1 GiB' };
-    return addScoringOutputs(source);
+    // The weights stay in the file: the rewritten graph refers to them there.
+    return addScoringOutputs(source, basename(graphPath));
   } catch (error) {
     return { ok: false, reason: firstLine(error) };
   } finally {

@@ -49,7 +49,6 @@ const GRAPH_OUTPUT = 12;
 const NODE_INPUT = 1;
 const NODE_OUTPUT = 2;
 const NODE_OP_TYPE = 4;
-const TENSOR_EXTERNAL_DATA = 13;
 const WIRE_VARINT = 0;
 const WIRE_BYTES = 2;
 const FLOAT = 1;
@@ -186,17 +185,24 @@ export function externalTensors(model: Uint8Array | ByteSource): ExternalTensor[
   return found;
 }
 
-/** Adds the scoring inputs, nodes and outputs to a serialized ModelProto. */
-export function addScoringOutputs(model: Uint8Array | ByteSource): ScoringRewrite {
+/**
+ * Adds the scoring inputs, nodes and outputs to a serialized ModelProto. With `weightsFile`
+ * (the source's own file name), the large initializers stored inside the source are not
+ * copied: each becomes an external-data reference to its bytes in that very file (offset and
+ * length), so the rewritten graph is a few hundred kilobytes and ONNX Runtime reads the
+ * weights from the file as it does for `model.onnx_data` (the session must be told the
+ * file's folder).
+ */
+export function addScoringOutputs(model: Uint8Array | ByteSource, weightsFile?: string): ScoringRewrite {
   const source = model instanceof Uint8Array ? memorySource(model) : model;
   try {
-    return rewrite(source);
+    return rewrite(source, weightsFile);
   } catch (error) {
     return { ok: false, reason: `not a readable ONNX model (${(error as Error).message})` };
   }
 }
 
-function rewrite(source: ByteSource): ScoringRewrite {
+function rewrite(source: ByteSource, weightsFile: string | undefined): ScoringRewrite {
   const modelFields = readFields(source);
   const opset = defaultOpset(source, modelFields);
   if (opset === null || opset < MIN_OPSET || opset > MAX_OPSET) {
@@ -239,6 +245,7 @@ function rewrite(source: ByteSource): ScoringRewrite {
   const graph = new Parts();
   for (const f of graphFields) {
     if (f === head.field) graph.push(lengthDelimited(GRAPH_NODE, rewireFirstInput(head.bytes, head.fields, PREFIX + 'kept_hidden')));
+    else if (f.field === GRAPH_INITIALIZER && weightsFile !== undefined) graph.append(initializerInPlace(source, f, weightsFile));
     else graph.pushRange(f.start, f.end);
   }
   for (const added of scoringNodes(hidden)) graph.push(lengthDelimited(GRAPH_NODE, added));
@@ -260,6 +267,33 @@ function rewrite(source: ByteSource): ScoringRewrite {
     }
   }
   return { ok: true, bytes: out.materialize(source) };
+}
+
+/** Initializers smaller than this stay inside the rewritten graph. */
+const MIN_REFERENCED_BYTES = 4096;
+const TENSOR_RAW_DATA = 9;
+const TENSOR_EXTERNAL_DATA = 13;
+const TENSOR_DATA_LOCATION = 14;
+
+/** An initializer field whose raw_data becomes a reference to where it lies in `file` (the source); others as they are. */
+function initializerInPlace(source: ByteSource, f: Field, file: string): Parts {
+  const parts = new Parts();
+  const fields = readFields(source, f.payloadStart, f.payloadEnd);
+  const raw = fields.find((t) => t.field === TENSOR_RAW_DATA && t.wire === WIRE_BYTES);
+  if (!raw || raw.payloadEnd - raw.payloadStart < MIN_REFERENCED_BYTES || fields.some((t) => t.field === TENSOR_DATA_LOCATION || t.field === TENSOR_EXTERNAL_DATA)) {
+    parts.pushRange(f.start, f.end);
+    return parts;
+  }
+  const tensorParts = new Parts();
+  for (const t of fields) if (t !== raw) tensorParts.pushRange(t.start, t.end);
+  const entry = (key: string, value: string) => lengthDelimited(TENSOR_EXTERNAL_DATA, Writer.create().uint32((1 << 3) | WIRE_BYTES).string(key).uint32((2 << 3) | WIRE_BYTES).string(value).finish());
+  tensorParts.push(entry('location', file));
+  tensorParts.push(entry('offset', String(raw.payloadStart)));
+  tensorParts.push(entry('length', String(raw.payloadEnd - raw.payloadStart)));
+  tensorParts.push(Writer.create().uint32(TENSOR_DATA_LOCATION << 3).int32(1).finish());
+  parts.push(Writer.create().uint32((GRAPH_INITIALIZER << 3) | WIRE_BYTES).uint32(tensorParts.length).finish());
+  parts.append(tensorParts);
+  return parts;
 }
 
 /** The pieces of the output: new bytes, or ranges of the source copied when materialised. */
