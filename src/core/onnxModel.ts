@@ -55,8 +55,6 @@ export interface SessionSettings {
   readonly graphCache?: OptimizedGraphCache | null;
 }
 
-/** Graph files larger than this are loaded as they are: the rewritten graph is one more copy in memory while ONNX Runtime loads it. */
-const MAX_REWRITE_BYTES = 1 << 30;
 /** Larger graphs are not saved optimized: ORT writes one protobuf, limited to 2 GB. */
 const MAX_CACHED_BYTES = 1.5e9;
 
@@ -470,7 +468,6 @@ function rewriteForScoring(graphPath: string): { ok: true; bytes: Uint8Array } |
   try {
     fd = openSync(graphPath, 'r');
     const source = fileSource(fd);
-    if (source.length > MAX_REWRITE_BYTES) return { ok: false, reason: 'the graph file is larger than 1 GiB' };
     // The weights stay in the file: the rewritten graph refers to them there.
     return addScoringOutputs(source, basename(graphPath));
   } catch (error) {
