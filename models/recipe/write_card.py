@@ -100,11 +100,29 @@ most {ISSUE13_PROSE}, each code kind at most {ISSUE13_CODE} bits/byte):
 """
 
 
+def continued_training_note():
+    """For a warm-started export: what was trained on top of the first edition, on what."""
+    t = json.load(open(os.path.join(DEF, "config.json"))).get("training", {})
+    init = t.get("continued_from")
+    if not init:
+        return ""
+    stats_path = os.path.join(HERE, "work", "corpus", "stats.json")
+    summary = json.load(open(stats_path)).get("summary", {}) if os.path.exists(stats_path) else {}
+    corpus = (f"the second-edition corpus ({summary['train_bytes'] / 1e6:.1f} MB from {summary['train_sources']} "
+              f"sources, see `NOTICE`)" if summary else "the second-edition corpus")
+    return (f"\nThese weights continue the first edition ({init.get('tokens', 0) / 1e6:.1f} M tokens, "
+            f"{init.get('steps', 0)} steps) with {t['tokens'] / 1e6:.2f} M more tokens ({t['steps']} steps, "
+            f"{t['train_seconds'] / 60:.0f} min of step time at `nice 10` on the shared 2 cores) on {corpus}: "
+            f"{t.get('total_tokens', 0) / 1e6:.1f} M tokens in all. The sections below this one describe the "
+            f"first edition's own training and its same-project evaluation.\n")
+
+
 def write_heldout_section():
     ev = json.load(open(os.path.join(DEF, "eval.json"), encoding="utf-8"))
     path = os.path.join(DEF, "MODEL_CARD.md")
     text = open(path, encoding="utf-8").read()
-    sec = heldout_section(ev)
+    sec = heldout_section(ev).replace("\n\nThe figure this model is judged by.",
+                                      "\n" + continued_training_note() + "\nThe figure this model is judged by.", 1)
     m = re.search(r"^" + re.escape(HELDOUT_TITLE) + r"\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
     if m:
         text = text[:m.start()] + sec + "\n" + text[m.end():]
