@@ -13,7 +13,7 @@ export interface ModelInfo {
   readonly modelType: string;
   readonly vocabSize: number;
   readonly contextLength: number;
-  /** Tokens per scoring window (the context length, capped by `maxWindow`). */
+  /** Tokens per scoring window: the context length, capped by `maxWindow` when set and by the window's working memory. */
   readonly windowSize: number;
   readonly bosTokenId: number | null;
   readonly hasKvCache: boolean;

@@ -71,7 +71,8 @@ export function readSettings(): Settings {
     remoteApi: (REMOTE_APIS as readonly string[]).includes(remoteApi) ? (remoteApi as RemoteApiSetting) : 'auto',
     remoteMaxConcurrentRequests: int('remote.maxConcurrentRequests', 4, 1, 32),
     threads: int('threads', 0, 0, 64),
-    maxWindow: int('maxWindow', 1024, 16, 131072),
+    // 0: the model's context, bounded by the window's working memory (engine's OnnxCausalLm.windowSize).
+    maxWindow: int('maxWindow', 0, 0, 131072),
     windowSize: int('windowSize', 0, 0, 131072),
     stride: int('stride', 0, 0, 131072),
     topK: int('topK', 10, 1, 50),
