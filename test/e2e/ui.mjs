@@ -27,7 +27,12 @@ async function wordPoint(page, word) {
       range.setStart(node, at);
       range.setEnd(node, at + word.length);
       const r = range.getBoundingClientRect();
-      if (r.width > 0) return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+      if (r.width === 0) continue;
+      // Scrolled out of the editor's viewport (a narrow editor beside the panel): not hoverable.
+      const view = (editor.closest('.monaco-scrollable-element') ?? editor).getBoundingClientRect();
+      const x = r.left + r.width / 2;
+      const y = r.top + r.height / 2;
+      return { x, y, visible: x > view.left && x < view.right && y > view.top && y < view.bottom };
     }
     return null;
   }, word);
@@ -39,8 +44,15 @@ async function hoverWord(page, word, timeout = 120_000) {
   let attempts = 0;
   for (;;) {
     attempts++;
-    const p = await wordPoint(page, word);
-    if (!p) throw new Error(`"${word}" is not visible in the active editor`);
+    let p = await wordPoint(page, word);
+    if (p && !p.visible) {
+      // Bring the start of the document into view (scrolls back to the first column).
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+Home');
+      await sleep(300);
+      p = await wordPoint(page, word);
+    }
+    if (!p || !p.visible) throw new Error(`"${word}" is not visible in the active editor`);
     await page.mouse.move(5, 5);
     await sleep(100);
     await page.mouse.move(p.x - 2, p.y, { steps: 2 });
