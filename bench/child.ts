@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WorkerClient } from '../src/core/workerClient';
+import { WorkerClient } from '../src/worker/workerClient';
 
 const [mode, modelPath, textFile, threadsArg] = process.argv.slice(2);
 const WORKER = join(__dirname, '..', 'dist', 'worker.js');
