@@ -395,14 +395,15 @@ def main():
                     f"{tok_log / (now - t_log):.0f} tok/s elapsed {elapsed / 60:.1f} min tokens {tokens_seen / 1e6:.2f} M")
             t_log, tok_log = now, 0
         if time.time() - t_last_ck >= args.ckpt_min * 60:
+            save()  # first: the held-out pass can take minutes on a busy machine
             hl, hb = heldout_loss(model, hold, device, amp) if hold else (float("nan"), float("nan"))
-            save()
             log(fh, f"checkpoint step {step}; held-out loss {hl:.4f} nats/token, {hb:.4f} bits/byte")
             if data.reload_if_changed():
                 log(fh, f"train.bin changed: now {len(data.ids) / 1e6:.2f} M tokens")
             t_last_ck = time.time()
-    hl, hb = heldout_loss(model, hold, device, amp) if hold else (float("nan"), float("nan"))
     save()
+    log(fh, f"saved {ck_path} at step {step}")
+    hl, hb = heldout_loss(model, hold, device, amp) if hold else (float("nan"), float("nan"))
     log(fh, f"done: step {step}, {elapsed / 60:.1f} min, {tokens_seen / 1e6:.2f} M tokens, "
             f"{tokens_seen / max(elapsed, 1e-9):.0f} tok/s; held-out loss {hl:.4f} nats/token, {hb:.4f} bits/byte")
 
