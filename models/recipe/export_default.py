@@ -51,8 +51,9 @@ def main():
     init = ck.get("init_from")
     if init:  # warm-started: report this run and the totals including what it started from
         extra["training"]["continued_from"] = init
-        extra["training"]["total_tokens"] = ck["tokens"] + init.get("tokens", 0)
-        extra["training"]["total_steps"] = ck["step"] + init.get("steps", 0)
+        # a folder that was itself warm-started carries its own totals
+        extra["training"]["total_tokens"] = ck["tokens"] + init.get("total_tokens", init.get("tokens", 0))
+        extra["training"]["total_steps"] = ck["step"] + init.get("total_steps", init.get("steps", 0))
     with open(os.path.join(args.out, "config.json"), "w") as f:
         if ck.get("arch", "gpt2") == "llama":
             import llama

@@ -110,8 +110,8 @@ def continued_training_note():
     summary = json.load(open(stats_path)).get("summary", {}) if os.path.exists(stats_path) else {}
     corpus = (f"the second-edition corpus ({summary['train_bytes'] / 1e6:.1f} MB from {summary['train_sources']} "
               f"sources, see `NOTICE`)" if summary else "the second-edition corpus")
-    return (f"\nThese weights continue the first edition ({init.get('tokens', 0) / 1e6:.1f} M tokens, "
-            f"{init.get('steps', 0)} steps) with {t['tokens'] / 1e6:.2f} M more tokens ({t['steps']} steps, "
+    return (f"\nThese weights continue the first edition ({init.get('total_tokens', init.get('tokens', 0)) / 1e6:.1f} M tokens, "
+            f"{init.get('total_steps', init.get('steps', 0))} steps) with {t['tokens'] / 1e6:.2f} M more tokens ({t['steps']} steps, "
             f"{t['train_seconds'] / 60:.0f} min of step time at `nice 10` on the shared 2 cores) on {corpus}: "
             f"{t.get('total_tokens', 0) / 1e6:.1f} M tokens in all. The sections below this one describe the "
             f"first edition's own training and its same-project evaluation.\n")
