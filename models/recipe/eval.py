@@ -1,7 +1,7 @@
 """Evaluate a model on the held-out projects, against xz -9e, gzip -9 and a baseline model.
 
 Usage: /usr/bin/python3 models/recipe/eval.py [--model models/default | --ckpt work/ckpt-long/ckpt.pt]
-           [--baseline work/eval-first-edition.json] [--out FILE]
+           [--baseline models/recipe/baselines/first-edition-heldout.json] [--out FILE]
 The held-out set (work/corpus/heldout_projects.jsonl, from corpus.py) holds whole projects
 that were never trained on. Up to --cap-bytes of each (project, kind) is scored, in the
 file's fixed order. Each document is scored on its own, as the extension does: BOS-prefixed

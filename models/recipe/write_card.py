@@ -86,7 +86,7 @@ them was in the first edition's corpus either. Up to {ev['cap_bytes_per_project_
 kind are scored, each document on its own from BOS (context {ev['context']}, stride {ev['stride']});
 bits/byte = total -log2 P / UTF-8 bytes. xz -9e compresses the same documents one by one,
 and each project's scored text as one stream (the stronger baseline). Reproduce:
-`/usr/bin/python3 models/recipe/eval.py --baseline models/recipe/work/eval-first-edition.json`
+`/usr/bin/python3 models/recipe/eval.py --baseline models/recipe/baselines/first-edition-heldout.json`
 (after `fetch.py` and `corpus.py`; per-project and per-document figures in `eval.json`).
 
 {chr(10).join(rows)}
