@@ -542,7 +542,8 @@ function toFloat32(tensor: ort.Tensor): Float32Array {
   throw new ModelFolderError('graph-unsupported', `logits have type ${tensor.type}; expected float32 or float16`);
 }
 
-function halfToFloat(h: number): number {
+/** An IEEE half-precision value (its 16 bits) as a number. */
+export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
   const fraction = h & 0x3ff;

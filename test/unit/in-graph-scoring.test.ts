@@ -15,20 +15,11 @@ import type { DocumentScores } from '../../src/core/types';
 import { displayableTopK } from '../../src/core/onnxModel';
 import { addScoringOutputs, SCORING } from '../../src/core/scoringGraph';
 import { TINY_MODEL } from '../helpers/tokenizers';
+import { maxAbsDiff } from '../helpers/maxAbsDiff';
 
 const ROOT = join(__dirname, '..', '..');
 const DEFAULT_MODEL = join(ROOT, 'models', 'default');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(a[i]!) && Number.isNaN(b[i]!)) continue;
-    max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  }
-  return max;
-}
 
 function assertSameScores(a: DocumentScores, b: DocumentScores, what: string, tolerance = 1e-5): void {
   assert.deepEqual(Array.from(a.ids), Array.from(b.ids), `${what}: ids`);

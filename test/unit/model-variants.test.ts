@@ -18,7 +18,8 @@ import { after, before, describe, it } from 'node:test';
 import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
 import { LanguageModel } from '../../src/core/engine';
 import { readModelFolder } from '../../src/core/modelFolder';
-import { OnnxCausalLm, scoredRowsPerRun } from '../../src/core/onnxModel';
+import { halfToFloat, OnnxCausalLm, scoredRowsPerRun } from '../../src/core/onnxModel';
+import { maxAbsDiff } from '../helpers/maxAbsDiff';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'variants');
@@ -110,25 +111,6 @@ function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
     n++; sa += a[i]!; sb += b[i]!; saa += a[i]! ** 2; sbb += b[i]! ** 2; sab += a[i]! * b[i]!;
   }
   return (sab - (sa * sb) / n) / Math.sqrt((saa - sa ** 2 / n) * (sbb - sb ** 2 / n));
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(a[i]!) && Number.isNaN(b[i]!)) continue;
-    max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  }
-  return max;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
 /** ln P of each id after BOS, from transformers.js's own forward pass over `[bos, ...ids]`. */
