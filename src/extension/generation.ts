@@ -208,7 +208,9 @@ export class GenerationController implements vscode.Disposable {
       this.applying = undefined;
     }
     if (!applied) {
-      this.message = 'Stopped: the editor refused the edit.';
+      // Refused because the user typed while it was being applied (that edit is not seen as
+      // typing above, during `applying`): say so, as when the typing comes between steps.
+      this.message = document.version !== version ? 'Stopped: the document was edited.' : 'Stopped: the editor refused the edit.';
       return false;
     }
     const end = document.positionAt(offset + inserted.length);
