@@ -137,6 +137,11 @@ export class ModelService implements vscode.Disposable {
     if (this.settings.remoteUrl !== '') this.update(this.settings, true);
   }
 
+  /** Starts a new inference-server backend (it asks for consent again); nothing for a local model. */
+  reconnectRemote(): void {
+    if (this.settings.remoteUrl !== '') this.update(this.settings, true);
+  }
+
   /**
    * Sets what is asked before a document's text first goes to an inference server (a modal
    * remembered per server, false in an untrusted workspace); a refusal fails that scoring

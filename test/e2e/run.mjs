@@ -185,7 +185,7 @@ async function runOnTarget(target, opts, vsix) {
       outcome.suites.push(r);
     }
     if (opts.suite === 'all' || opts.suite === 'ui') {
-      const r = await runUiSuite({ context, server, folder: wsUi, extensionPath: vsix ? null : opts.extension, shots, grep: opts.grep, smoke: Boolean(vsix) });
+      const r = await runUiSuite({ context, server, runDir, folder: wsUi, extensionPath: vsix ? null : opts.extension, shots, grep: opts.grep, smoke: Boolean(vsix) });
       outcome.suites.push(r);
     }
   } catch (err) {

@@ -4,13 +4,15 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { closePage, dismissNotificationsToasts, openFile, runCommand, waitForWorkbench } from './lib/browser.mjs';
-import { workbenchUrl } from './lib/server.mjs';
+import { updateUserSettings, workbenchUrl } from './lib/server.mjs';
 import { log, sleep, waitFor } from './lib/util.mjs';
 
 const require = createRequire(import.meta.url);
 const { assertHoverConsistent } = require('../integration/hoverFormat.js');
 
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const HOVER = '.monaco-hover:not(.hidden)';
 const PANEL_TITLE = 'Next-Word Distribution';
 
@@ -186,7 +188,7 @@ async function readCandidates(page) {
   return { options, items };
 }
 
-export async function runUiSuite({ context, server, folder, extensionPath, shots, grep, smoke }) {
+export async function runUiSuite({ context, server, runDir, folder, extensionPath, shots, grep, smoke }) {
   const steps = [];
   const start = Date.now();
   const page = await context.newPage();
@@ -214,6 +216,8 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
   log(`UI suite${smoke ? ' (installed VSIX)' : ''}: ${url}`);
 
   let workbenchOk = false;
+  /** The hover of "fox" scored by the bundled model in the worker (compared with the server's). */
+  let localFox;
   await step('workbench opens the workspace', async () => {
     await page.goto(url);
     await waitForWorkbench(page);
@@ -234,6 +238,7 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
       const { text, attempts } = await hoverWord(page, 'fox');
       await shot('02-hover');
       const h = assertHoverConsistent(text);
+      localFox = h;
       return `"fox": ${h.probability.value}%, rank #${h.rank}, ${h.alternatives.length} alternatives (${attempts} attempt(s))`;
     });
 
@@ -500,6 +505,52 @@ export async function runUiSuite({ context, server, folder, extensionPath, shots
         await runCommand(page, 'Surprisal Lens: Stop Comparing');
         return `${coloured.count} words coloured in ${coloured.colours.length} colours`;
       });
+
+      await step('scoring on an inference server (vLLM\'s API): asks first, then the heatmap and hover come from the server', async () => {
+        const engine = await startFakeEngineServer(path.join(repoRoot, 'models', 'default'), 'surprisal-lens/default');
+        const remoteSettings = { 'surprisalLens.remote.url': engine.url, 'surprisalLens.remote.model': 'surprisal-lens/default', 'surprisalLens.remote.api': 'openai-completions' };
+        try {
+          await openFile(page, 'prose.md');
+          await page.mouse.move(5, 5);
+          const heatmapWasOn = (await colouredDecorations(page)).count >= 10;
+          // machine scope: only user settings can send documents elsewhere
+          updateUserSettings(runDir, remoteSettings);
+          // The reload re-scores the visible document for the heatmap; with it off, a hover asks.
+          if (!heatmapWasOn) await runCommand(page, 'Surprisal Lens: Toggle Surprisal Heatmap');
+          const dialog = page.locator('.monaco-dialog-box');
+          await dialog.waitFor({ state: 'visible', timeout: 60_000 });
+          const question = await dialog.innerText();
+          const host = new URL(engine.url).host;
+          if (!question.includes(`send the text of your documents to ${host}`)) throw new Error(`the question does not name the server: ${JSON.stringify(question)}`);
+          // Connecting may send a probe (vLLM's /tokenize of "a"), never the document.
+          const sent = engine.calls.filter((c) => JSON.stringify(c.body ?? {}).includes('quick brown'));
+          if (sent.length > 0) throw new Error(`the document was sent before the answer: ${JSON.stringify(sent).slice(0, 300)}`);
+          await shot('13-remote-consent');
+          await dialog.locator('.monaco-button', { hasText: 'Send to This Server' }).first().click();
+          const status = await waitFor(async () => {
+            const text = await page.locator('.statusbar-item', { hasText: `at ${host}` }).first().innerText({ timeout: 1_000 }).catch(() => '');
+            return /ppl/.test(text) ? text : null;
+          }, { timeout: 60_000, message: `the status bar to name the server ${host} with the document's figures` });
+          if (!engine.calls.some((c) => c.path === '/v1/completions')) throw new Error(`no scoring request reached the server: ${JSON.stringify(engine.calls)}`);
+          const coloured = await waitFor(async () => {
+            const d = await colouredDecorations(page);
+            return d.count >= 10 && d.colours.length >= 2 ? d : null;
+          }, { timeout: 30_000, message: 'heatmap decorations from the server\'s scores' });
+          const { text } = await hoverWord(page, 'fox');
+          await shot('14-remote-hover');
+          const h = assertHoverConsistent(text, { entropy: false });
+          // The server runs the bundled model: its numbers are the worker's (shown to the same digits).
+          if (localFox && (h.probability.value !== localFox.probability.value || h.rank !== localFox.rank)) {
+            throw new Error(`"fox" on the server: ${h.probability.value}% rank ${h.rank}; in the worker: ${localFox.probability.value}% rank ${localFox.rank}`);
+          }
+          await page.mouse.move(5, 5);
+          if (!heatmapWasOn) await runCommand(page, 'Surprisal Lens: Toggle Surprisal Heatmap');
+          return `${status.replace(/\s+/g, ' ')}; ${coloured.count} coloured; "fox" ${h.probability.value}%, rank ${h.rank}; ${engine.calls.length} requests`;
+        } finally {
+          updateUserSettings(runDir, Object.fromEntries(Object.keys(remoteSettings).map((k) => [k, undefined])));
+          await engine.close();
+        }
+      });
     }
   }
 
@@ -549,3 +600,37 @@ async function activeEditorTextOf(page, name) {
   }, name);
 }
 
+
+/**
+ * test/helpers/fakeEngineServer.ts in its own process: a stand-in for vLLM's OpenAI-compatible
+ * server answering with the project's engine on `modelFolder`; `calls` fills as requests arrive.
+ */
+async function startFakeEngineServer(modelFolder, name) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/fakeEngineServer.ts', '--kind', 'vllm', '--model', modelFolder, '--name', name], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+  const calls = [];
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const url = await new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const message = JSON.parse(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        if (message.url) resolve(message.url);
+        if (message.call) calls.push(message.call);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the stand-in server exited (${code}): ${stderr.trim()}`)));
+  });
+  return {
+    url,
+    calls,
+    close: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.on('exit', () => resolve());
+      child.stdin.end();
+    }),
+  };
+}

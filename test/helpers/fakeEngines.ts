@@ -67,6 +67,8 @@ export interface FakeEngineOptions {
    * first; the tiny model still computes the numbers (any ids below its vocabulary size).
    */
   readonly tokenizer?: { readonly tokenizer: import('../../src/core/textTokenizer').TextTokenizer; readonly bos: number };
+  /** Told of each request as it arrives (after it is recorded in `calls`). */
+  readonly onCall?: (call: RecordedCall) => void;
 }
 
 export interface FakeEngine {
@@ -266,6 +268,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
         const body = raw === '' ? undefined : (JSON.parse(raw) as Record<string, unknown>);
         const call: RecordedCall = { method: request.method ?? 'GET', path, body, headers: request.headers };
         calls.push(call);
+        options.onCall?.(call);
         const fault = engine.fault?.(call);
         if (fault?.kind === 'hang') return;
         if (fault?.kind === 'drop') return void request.socket.destroy();

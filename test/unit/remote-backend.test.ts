@@ -441,7 +441,7 @@ describe('a hostile or failing server', () => {
     let answer = false;
     const remote = backend({ url: server.url, api: 'openai-completions', allowSending: async (host) => (asked.push(host), answer) });
     await remote.load();
-    await rejectsWith(remote.score(job('Private text.')), 'refused', /^Sending documents to 127\.0\.0\.1:\d+ was not allowed$/);
+    await rejectsWith(remote.score(job('Private text.')), 'refused', /^Documents are not sent to 127\.0\.0\.1:\d+: .*Forget Inference Server Answers/);
     await rejectsWith(remote.nextWords('Private text', {}), 'refused');
     assert.ok(server.calls.every((c) => !JSON.stringify(c.body ?? {}).includes('Private')), 'the text never reached the server');
     answer = true;

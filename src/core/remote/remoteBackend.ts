@@ -222,7 +222,7 @@ export class RemoteBackend implements ScoringBackend {
   private async askToSend(connection: Connection): Promise<void> {
     if (this.sendingAllowed || !this.options.allowSending) return;
     if (!(await this.options.allowSending(connection.http.host, connection.http.displayUrl))) {
-      throw new RemoteError('refused', `Sending documents to ${connection.http.host} was not allowed`);
+      throw new RemoteError('refused', `Documents are not sent to ${connection.http.host}: not in an untrusted workspace, and not after "Don't Send" (the command "Surprisal Lens: Forget Inference Server Answers" asks again)`);
     }
     this.sendingAllowed = true;
   }

@@ -193,12 +193,36 @@ export const TEST_SETTINGS = {
   'editor.selectionHighlight': false,
 };
 
+/** The run's user settings files (code-server reads the first, VS Code's own server build the second). */
+function userSettingsFiles(runDir) {
+  return [path.join(runDir, 'user-data', 'User', 'settings.json'), path.join(runDir, 'server-data', 'data', 'User', 'settings.json')];
+}
+
+/**
+ * Changes user settings while the workbench runs (it watches the files): `patch` values
+ * replace settings, `undefined` removes one. Written to the remote ("Machine") settings too:
+ * in a remote window such as code-server's, settings of `machine` scope are read from
+ * there, never from workspace settings.
+ */
+export function updateUserSettings(runDir, patch) {
+  const machine = [path.join(runDir, 'user-data', 'Machine', 'settings.json'), path.join(runDir, 'server-data', 'data', 'Machine', 'settings.json')];
+  for (const file of [...userSettingsFiles(runDir), ...machine]) {
+    const settings = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) delete settings[key];
+      else settings[key] = value;
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n');
+  }
+}
+
 /** Writes TEST_SETTINGS as user settings of the run and as workspace settings of `folder`. */
 export function writeSettings(runDir, folders) {
   const text = JSON.stringify(TEST_SETTINGS, null, 2) + '\n';
-  for (const dir of [path.join(runDir, 'user-data', 'User'), path.join(runDir, 'server-data', 'data', 'User')]) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'settings.json'), text);
+  for (const file of userSettingsFiles(runDir)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
   }
   for (const folder of folders) {
     fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
