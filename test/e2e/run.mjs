@@ -4,7 +4,8 @@
 // Installs (once, into .vscode-test/) a pinned code-server, builds the extension, starts a
 // throwaway server on 127.0.0.1 whose every folder lives in a run folder under the OS temp
 // dir, and runs
-//   - the extension-host suite (test/integration, the @vscode/test-electron run() contract)
+//   - the extension-host suite (test/integration, the @vscode/test-electron run() contract),
+//     then its *.untrusted.js tests on a second server where the workspace is not trusted
 //   - the UI suite (test/e2e/ui.mjs: Debian Chromium driven by playwright-core)
 // then stops everything it started by process group. Exit code 0 only if every suite passed.
 //
@@ -194,6 +195,7 @@ async function runOnTarget(target, opts, vsix) {
     if (context) await context.close().catch(() => {});
     if (server) await server.stop();
   }
+  if ((opts.suite === 'all' || opts.suite === 'integration') && !vsix) outcome.suites.push(await runUntrustedSuite(cs, label, opts));
   outcome.passed = outcome.suites.length > 0 && outcome.suites.every((s) => s.passed);
   outcome.extensionHostLogs = [
     ...['integration-console.log', 'integration-results.json'].map((f) => path.join(runDir, f)).filter((f) => fs.existsSync(f)),
@@ -201,6 +203,39 @@ async function runOnTarget(target, opts, vsix) {
     ...findFiles(path.join(runDir, 'server-data'), /exthost|remoteagent/i),
   ];
   return outcome;
+}
+
+/**
+ * The extension-host tests for a workspace that is not trusted (test/integration/*.untrusted.js):
+ * their own server with workspace trust on and its startup question off, so the folder opens
+ * in restricted mode as it does for a person who chose "Don't Trust".
+ */
+async function runUntrustedSuite(cs, label, opts) {
+  const runDir = makeRunDir(`${label}-untrusted`);
+  const env = isolatedEnv(runDir, {
+    SURPRISAL_E2E_RESULTS: path.join(runDir, 'integration-results.json'),
+    SURPRISAL_E2E_UNTRUSTED: '1',
+    ...(opts.grep ? { SURPRISAL_E2E_GREP: opts.grep } : {}),
+  });
+  const folder = path.join(runDir, 'ws-untrusted');
+  copyDir(path.join(repoRoot, 'test', 'e2e', 'workspace'), folder);
+  writeSettings(runDir, [folder], { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' });
+  let server;
+  let context;
+  let passed = false;
+  try {
+    server = await startServer(cs, runDir, { env, trustWorkspaces: true });
+    context = await launchBrowser(runDir);
+    const r = await runIntegrationSuite({ context, server, folder, extensionPath: opts.extension, resultsFile: path.join(runDir, 'integration-results.json') });
+    passed = r.passed;
+    return { ...r, name: 'integration (untrusted workspace)', error: r.passed ? undefined : `${r.error} (run folder kept: ${runDir})` };
+  } catch (err) {
+    return { name: 'integration (untrusted workspace)', passed: false, error: `${err.stack || err} (run folder kept: ${runDir})` };
+  } finally {
+    if (context) await context.close().catch(() => {});
+    if (server) await server.stop();
+    if (passed) rmrf(runDir);
+  }
 }
 
 /** After a passing run, the step screenshots become the README's pictures in docs/. */

@@ -7,9 +7,12 @@ const path = require('path');
 const { runTests } = require('./harness');
 
 exports.run = async function run() {
+  // A window whose workspace is untrusted (run.mjs's second server) runs only the
+  // *.untrusted.js files; every other window runs the *.test.js files.
+  const untrusted = process.env.SURPRISAL_E2E_UNTRUSTED === '1';
   const files = fs
     .readdirSync(__dirname)
-    .filter((f) => f.endsWith('.test.js'))
+    .filter((f) => f.endsWith(untrusted ? '.untrusted.js' : '.test.js'))
     .sort();
   for (const file of files) require(path.join(__dirname, file));
   const summary = await runTests({ grep: process.env.SURPRISAL_E2E_GREP });

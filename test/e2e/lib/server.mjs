@@ -45,8 +45,10 @@ function dataDirs(runDir) {
 }
 
 /** Command line for the installed code-server (see install.mjs TARGETS.launcher). */
-function serverCommand(cs, runDir, extraArgs) {
+function serverCommand(cs, runDir, extraArgs, trustWorkspaces) {
   const d = dataDirs(runDir);
+  // Every folder is trusted unless a suite needs VS Code's restricted mode.
+  const trust = trustWorkspaces ? [] : ['--disable-workspace-trust'];
   if (cs.launcher === 'server-main') {
     return [
       path.join(cs.root, 'lib', 'vscode', 'out', 'server-main.js'),
@@ -57,7 +59,7 @@ function serverCommand(cs, runDir, extraArgs) {
       '--extensions-dir', d.extensions,
       '--enable-smoke-test-driver',
       '--disable-telemetry',
-      '--disable-workspace-trust',
+      ...trust,
       ...extraArgs,
     ];
   }
@@ -69,7 +71,7 @@ function serverCommand(cs, runDir, extraArgs) {
     '--extensions-dir', d.extensions,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...trust,
     '--disable-getting-started-override',
     '--ignore-last-opened',
     ...extraArgs,
@@ -97,10 +99,10 @@ export async function installVsix(cs, runDir, vsix, env) {
  * `env` is passed to the server and so to its extension hosts (the integration suite reads
  * SURPRISAL_E2E_RESULTS from it).
  */
-export async function startServer(cs, runDir, { env, extraArgs = [] } = {}) {
+export async function startServer(cs, runDir, { env, extraArgs = [], trustWorkspaces = false } = {}) {
   const logPath = path.join(runDir, 'server.log');
   const out = fs.openSync(logPath, 'a');
-  const args = serverCommand(cs, runDir, extraArgs);
+  const args = serverCommand(cs, runDir, extraArgs, trustWorkspaces);
   const child = spawn(cs.node, args, { cwd: runDir, env, stdio: ['ignore', out, out], detached: true });
   fs.closeSync(out);
   track(child);
@@ -217,9 +219,9 @@ export function updateUserSettings(runDir, patch) {
   }
 }
 
-/** Writes TEST_SETTINGS as user settings of the run and as workspace settings of `folder`. */
-export function writeSettings(runDir, folders) {
-  const text = JSON.stringify(TEST_SETTINGS, null, 2) + '\n';
+/** Writes TEST_SETTINGS (and `extra`) as user settings of the run and as workspace settings of `folder`. */
+export function writeSettings(runDir, folders, extra = {}) {
+  const text = JSON.stringify({ ...TEST_SETTINGS, ...extra }, null, 2) + '\n';
   for (const file of userSettingsFiles(runDir)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text);
