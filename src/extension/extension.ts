@@ -39,7 +39,7 @@ export interface SurprisalLensApi {
   /** Inserts the panel's candidate at `index`, exactly as a click on it does. */
   insertNextWord(index: number): Promise<boolean>;
   /** The model's state: idle, loading, ready, or error with the reason. */
-  modelState(): { kind: string; message?: string; name?: string; variant?: string };
+  modelState(): { kind: string; message?: string; name?: string; variant?: string; kept?: string };
   /** Appends `count` words at the panel's cursor picked by `rule`, as its Step / Generate buttons do; resolves with the history when the run ends. */
   generateNextWords(count: number, rule: GenerationRule): Promise<GenerationSnapshot | undefined>;
   /** Removes the last generated word, as the panel's Undo step button does. */
@@ -245,6 +245,7 @@ class SurprisalLens {
       this.model.onDidChangeState((state) => {
         if (state.kind === 'error') this.notifyOnce(`cannot load the model: ${state.message}`, ['Open Settings', 'Use Bundled Model']);
         if (state.kind === 'ready') this.shownErrors.clear();
+        if (state.kind === 'ready' && state.kept) this.notifyOnce(`cannot load the model the settings name, so ${this.model.displayName() || 'the previous model'} stays in use: ${state.kept}`, ['Open Settings']);
       }),
       this.model.onDidRecoverFromCrash((reason) => {
         // A worker is restarted; a server that answers again says so itself.
@@ -349,7 +350,7 @@ class SurprisalLens {
       modelState: () => {
         const state = model.state;
         if (state.kind === 'error') return { kind: state.kind, message: state.message };
-        if (state.kind === 'ready') return { kind: state.kind, name: state.info.name, ...(state.info.variant ? { variant: state.info.variant.name } : {}) };
+        if (state.kind === 'ready') return { kind: state.kind, name: state.info.name, ...(state.info.variant ? { variant: state.info.variant.name } : {}), ...(state.kept ? { kept: state.kept } : {}) };
         return { kind: state.kind };
       },
     };

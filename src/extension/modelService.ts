@@ -13,13 +13,15 @@ import { bundledModelPath } from '../core/modelFolder';
 import { CancelledError, type ModelInfo, type NextWordDistribution, type NextWordOptions, type ScoredDocument } from '../core/types';
 import { RemoteBackend } from '../core/remote/remoteBackend';
 import { LocalBackend } from '../worker/localBackend';
+import { WorkerRequestError } from '../worker/workerClient';
 import type { Settings } from './settings';
 
 export type ModelState =
   /** Nothing loaded yet, or the model was dropped (settings changed, worker restarted). */
   | { readonly kind: 'idle' }
   | { readonly kind: 'loading'; readonly path: string }
-  | { readonly kind: 'ready'; readonly info: ModelInfo }
+  /** `kept`: the model the settings now name could not be loaded (the one-line reason), so this one stayed. */
+  | { readonly kind: 'ready'; readonly info: ModelInfo; readonly kept?: string }
   | { readonly kind: 'error'; readonly path: string; readonly message: string };
 
 export class ModelService implements vscode.Disposable {
@@ -38,6 +40,12 @@ export class ModelService implements vscode.Disposable {
   readonly onDidRecoverFromCrash = this.crashEmitter.event;
   /** Bumped whenever the backend is replaced; results of an older one are ignored. */
   private generation = 0;
+  /**
+   * The model in use before the settings named another, held (its worker alive) until the
+   * new one loads: if that fails, scoring goes on with this one.
+   */
+  private previous: { readonly backend: ScoringBackend; readonly loaded: LoadedModel } | undefined;
+  private switching: Promise<LoadedModel> | undefined;
 
   constructor(
     private readonly extensionPath: string,
@@ -80,8 +88,19 @@ export class ModelService implements vscode.Disposable {
     return this.loaded?.tokenText(id) ?? '';
   }
 
-  /** Loads the model if needed; rejects with the folder's problem if it cannot be loaded. */
-  async load(token?: vscode.CancellationToken): Promise<LoadedModel> {
+  /**
+   * Loads the model if needed; rejects with the folder's problem if it cannot be loaded,
+   * unless the model in use before a settings change is still held: then that one stays,
+   * with the reason in its state (`kept`).
+   */
+  load(token?: vscode.CancellationToken): Promise<LoadedModel> {
+    if (!this.previous) return this.loadCurrent(token, true);
+    // Every caller waits for the one switch (it is not cancelled: the model is needed anyway).
+    this.switching ??= this.switchModel().finally(() => (this.switching = undefined));
+    return this.switching;
+  }
+
+  private async loadCurrent(token: vscode.CancellationToken | undefined, reportError: boolean): Promise<LoadedModel> {
     const generation = this.generation;
     const modelPath = this.modelPath;
     if (this.currentState.kind !== 'ready' && this.currentState.kind !== 'loading') this.setState({ kind: 'loading', path: modelPath });
@@ -89,14 +108,38 @@ export class ModelService implements vscode.Disposable {
       const loaded = await this.backend.load(token);
       if (generation === this.generation && this.currentState.kind !== 'ready') {
         this.loaded = loaded;
+        this.releasePrevious();
         this.setState({ kind: 'ready', info: loaded.info });
       }
       return loaded;
     } catch (error) {
-      if (generation === this.generation && !(error instanceof CancelledError)) {
+      if (reportError && generation === this.generation && !(error instanceof CancelledError)) {
         this.setState({ kind: 'error', path: modelPath, message: error instanceof Error ? error.message : String(error) });
       }
       throw error;
+    }
+  }
+
+  /** Loads the model the settings now name while the previous one is held; keeps the previous one if that fails. */
+  private async switchModel(): Promise<LoadedModel> {
+    const generation = this.generation;
+    try {
+      return await this.loadCurrent(undefined, false);
+    } catch (error) {
+      const previous = this.previous;
+      if (generation !== this.generation || !previous) throw error;
+      if (error instanceof WorkerRequestError && error.info.code === 'memory-insufficient') {
+        // The held model's memory may be what is missing: let it go and try once more.
+        this.releasePrevious();
+        return this.loadCurrent(undefined, true);
+      }
+      this.previous = undefined;
+      const failed = this.backend;
+      this.backend = previous.backend;
+      this.loaded = previous.loaded;
+      void failed.dispose();
+      this.setState({ kind: 'ready', info: previous.loaded.info, kept: error instanceof Error ? error.message : String(error) });
+      return previous.loaded;
     }
   }
 
@@ -115,14 +158,27 @@ export class ModelService implements vscode.Disposable {
     this.backend.release(documentKey);
   }
 
-  /** New settings; replaces the backend (and so the model) when `reload` is set. */
+  /**
+   * New settings; replaces the backend (and so the model) when `reload` is set. A local model
+   * that was ready is held until the new one loads (see `load`), so a bad folder, variant or
+   * file leaves it working; a server's backend is not held (nothing to keep in memory).
+   */
   update(settings: Settings, reload: boolean): void {
     this.settings = settings;
     if (!reload) return;
     const old = this.backend;
+    const keep = this.currentState.kind === 'ready' && this.loaded && old instanceof LocalBackend && settings.remoteUrl === '' ? this.loaded : undefined;
+    this.releasePrevious();
     this.backend = this.createBackend();
     this.dropModel();
-    void old.dispose();
+    if (keep) this.previous = { backend: old, loaded: keep };
+    else void old.dispose();
+  }
+
+  private releasePrevious(): void {
+    const previous = this.previous;
+    this.previous = undefined;
+    void previous?.backend.dispose();
   }
 
   /** Whether scoring goes to an inference server (surprisalLens.remote.url is set). */
@@ -161,10 +217,12 @@ export class ModelService implements vscode.Disposable {
 
   /** Stops the worker cleanly (awaited by `deactivate`). */
   shutdown(): Promise<void> {
+    this.releasePrevious();
     return this.backend.dispose();
   }
 
   dispose(): void {
+    this.releasePrevious();
     void this.backend.dispose();
     this.stateEmitter.dispose();
     this.crashEmitter.dispose();

@@ -58,6 +58,10 @@ export class StatusBar implements vscode.Disposable {
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
     } else {
       this.item.backgroundColor = undefined;
+      if (state.kind === 'ready' && state.kept) {
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+        tooltip.appendText(`The model the settings name could not be loaded, so ${this.model.displayName() || 'the previous model'} stays in use: ${state.kept}\n\n`);
+      }
       const key = editor?.document.uri.toString();
       const entry = editor ? this.store.latest(editor.document.uri) : undefined;
       const name = state.kind === 'ready' ? this.model.displayName() : 'model';

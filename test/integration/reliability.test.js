@@ -22,19 +22,33 @@ async function withModelPath(value, body) {
   }
 }
 
-test('a broken model folder gives its own message, and fixing the setting recovers without a reload', async (t) => {
+test('a broken model folder gives its own message and leaves the model in use working; fixing the setting recovers without a reload', async (t) => {
   const api = await h.getApi();
   const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'surprisal-broken-'));
   fs.cpSync(path.join(h.extension().extensionPath, 'models', 'tiny'), broken, { recursive: true });
   fs.rmSync(path.join(broken, 'tokenizer.json'));
   const { doc } = await h.openUntitled('Some text to score with a broken model.');
   try {
+    const before = await api.scoreDocument(doc.uri);
+    const inUse = api.modelState();
+    assert.strictEqual(inUse.kind, 'ready');
     await withModelPath(broken, async () => {
-      await assert.rejects(api.scoreDocument(doc.uri), /tokenizer\.json is missing/);
+      // A model was working: it stays, and the state says why the new one is not used.
+      const kept = await api.scoreDocument(doc.uri);
+      assert.strictEqual(kept.tokenCount, before.tokenCount);
+      assert.strictEqual(kept.summary.bitsPerByte, before.summary.bitsPerByte, 'scored by the model in use before');
       const state = api.modelState();
-      assert.strictEqual(state.kind, 'error');
-      assert.match(state.message, /tokenizer\.json is missing from the model folder/);
-      t.log(`error shown: ${state.message}`);
+      assert.strictEqual(state.kind, 'ready');
+      assert.strictEqual(state.name, inUse.name);
+      assert.match(state.kept, /tokenizer\.json is missing from the model folder/);
+      t.log(`kept ${state.name}: ${state.kept}`);
+      // With no model in use (the worker died, then the setting changed twice: to the bundled
+      // model, never loaded, and back to the broken folder), the folder's problem is an error.
+      await api.killWorker();
+      await withModelPath('', async () => {});
+      await assert.rejects(api.scoreDocument(doc.uri), /tokenizer\.json is missing/);
+      assert.strictEqual(api.modelState().kind, 'error');
+      assert.match(api.modelState().message, /tokenizer\.json is missing from the model folder/);
     });
     // The setting is back: the next use loads the model again, no reload of the window.
     const result = await h.waitFor(() => api.scoreDocument(doc.uri).catch(() => false), { timeout: 60_000, message: 'scoring after the setting was fixed' });
