@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { analyseRow } from './distribution';
 import { ModelFolderError, readModelFolder, type ModelFolder } from './modelFolder';
 import { OnnxCausalLm, sliceCache, type KvCache } from './onnxModel';
+import type { OptimizedGraphCache } from './optimizedGraphCache';
 import { findScoreHead, ScoreHead, type RowStatistics } from './scoreHead';
 import { summarise } from './summary';
 import { TextTokenizer, type TokenizedText } from './textTokenizer';
@@ -24,6 +25,8 @@ export interface LoadOptions {
   readonly scoreHead?: string | null;
   /** Let the model graph compute the row statistics itself when it can (default true; see scoringGraph.ts). */
   readonly inGraphScoring?: boolean;
+  /** Where the optimized graph is kept between loads; null: never; absent: `SURPRISAL_LENS_GRAPH_CACHE`. */
+  readonly graphCache?: OptimizedGraphCache | null;
   /** Full windows per ONNX run with in-graph scoring (default: see `MAX_STATISTICS_CELLS`); for benchmarks. */
   readonly windowsPerRun?: number;
 }
@@ -210,7 +213,11 @@ export class LanguageModel {
     } catch (error) {
       throw new ModelFolderError('tokenizer-invalid', `tokenizer.json in ${path} cannot be used: ${(error as Error).message}`);
     }
-    const graph = await OnnxCausalLm.load(folder.graphPath, folder.config, { intraOpThreads: options.threads || defaultThreads(), inGraphScoring: options.inGraphScoring });
+    const graph = await OnnxCausalLm.load(folder.graphPath, folder.config, {
+      intraOpThreads: options.threads || defaultThreads(),
+      inGraphScoring: options.inGraphScoring,
+      ...(options.graphCache !== undefined ? { graphCache: options.graphCache } : {}),
+    });
     try {
       const bosTokenId = resolveBos(folder, tokenizer);
       const logitsWidth = await probeLogitsWidth(graph, bosTokenId ?? 0);

@@ -39,6 +39,8 @@ export class ModelComparison implements vscode.Disposable {
 
   constructor(
     private readonly extensionPath: string,
+    /** ModelService's optimized-graph folder, shared with the first model. */
+    private readonly graphCacheFolder: string,
     private settings: Settings,
     private readonly first: ScoreStore,
   ) {}
@@ -58,7 +60,7 @@ export class ModelComparison implements vscode.Disposable {
    */
   async start(modelPath: string): Promise<boolean> {
     this.stop();
-    const model = new ModelService(this.extensionPath, { ...this.settings, modelPath, remoteUrl: '' });
+    const model = new ModelService(this.extensionPath, { ...this.settings, modelPath, remoteUrl: '' }, this.graphCacheFolder);
     const store = new ScoreStore(model, this.settings);
     const second: Second = { model, store, modelPath, disposables: [] };
     this.second = second;

@@ -77,9 +77,11 @@ class SurprisalLens {
   private readonly shownErrors = new Set<string>();
 
   constructor(private readonly context: vscode.ExtensionContext) {
-    this.model = new ModelService(context.extensionPath, this.settings);
+    // Optimized graphs of the models loaded last (each as large as its model file).
+    const graphCache = join(context.globalStorageUri.fsPath, 'graph-cache');
+    this.model = new ModelService(context.extensionPath, this.settings, graphCache);
     this.store = new ScoreStore(this.model, this.settings);
-    this.comparison = new ModelComparison(context.extensionPath, this.settings, this.store);
+    this.comparison = new ModelComparison(context.extensionPath, graphCache, this.settings, this.store);
     this.heatmap = new Heatmap(this.store, this.settings, context.workspaceState);
     this.status = new StatusBar(this.model, this.store, this.heatmap, this.comparison);
     context.subscriptions.push(this.model, this.store, this.comparison, this.heatmap, this.status, this.diagnostics, { dispose: () => NextWordPanel.current?.dispose() });

@@ -50,6 +50,8 @@ export class ModelService implements vscode.Disposable {
   constructor(
     private readonly extensionPath: string,
     private settings: Settings,
+    /** Where optimized graphs are kept when `settings.cacheOptimizedGraphs` ('' = nowhere). */
+    private readonly graphCacheFolder = '',
   ) {
     this.backend = this.createBackend();
   }
@@ -245,7 +247,10 @@ export class ModelService implements vscode.Disposable {
       });
       return remote;
     }
-    return new LocalBackend(path.join(this.extensionPath, 'dist', 'worker.js'), { modelPath: this.modelPath, variant: modelVariant, threads, maxWindow }, {
+    return new LocalBackend(path.join(this.extensionPath, 'dist', 'worker.js'), {
+      modelPath: this.modelPath, variant: modelVariant, threads, maxWindow,
+      graphCacheFolder: this.settings.cacheOptimizedGraphs ? this.graphCacheFolder : '',
+    }, {
       // A runaway document makes the worker die (and be restarted), not the extension host.
       resourceLimits: { maxOldGenerationSizeMb: 1024 },
       onCrash: (reason) => {

@@ -21,6 +21,8 @@ export interface Settings {
   readonly remoteMaxConcurrentRequests: number;
   readonly threads: number;
   readonly maxWindow: number;
+  /** Keep ONNX Runtime's optimized graphs between loads (in the extension's storage). */
+  readonly cacheOptimizedGraphs: boolean;
   readonly windowSize: number;
   readonly stride: number;
   readonly topK: number;
@@ -42,7 +44,7 @@ export interface Settings {
 }
 
 /** Keys whose change needs the model reloaded. */
-export const MODEL_KEYS = ['modelPath', 'modelVariant', 'threads', 'maxWindow', 'remote.url', 'remote.model', 'remote.api', 'remote.maxConcurrentRequests'] as const;
+export const MODEL_KEYS = ['modelPath', 'modelVariant', 'threads', 'maxWindow', 'cacheOptimizedGraphs', 'remote.url', 'remote.model', 'remote.api', 'remote.maxConcurrentRequests'] as const;
 /** Keys whose change invalidates existing scores. */
 export const SCORING_KEYS = ['windowSize', 'stride', 'topK'] as const;
 
@@ -73,6 +75,7 @@ export function readSettings(): Settings {
     threads: int('threads', 0, 0, 64),
     // 0: the model's context, bounded by the window's working memory (engine's OnnxCausalLm.windowSize).
     maxWindow: int('maxWindow', 0, 0, 131072),
+    cacheOptimizedGraphs: c.get<boolean>('cacheOptimizedGraphs', true) !== false,
     windowSize: int('windowSize', 0, 0, 131072),
     stride: int('stride', 0, 0, 131072),
     topK: int('topK', 10, 1, 50),

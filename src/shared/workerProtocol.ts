@@ -11,6 +11,8 @@ export interface LoadSettings {
   readonly variant?: string;
   readonly threads: number;
   readonly maxWindow: number;
+  /** Where ONNX Runtime's optimized graphs are kept between loads (absent or '' = not kept). */
+  readonly graphCacheFolder?: string;
 }
 
 export interface LoadRequest {

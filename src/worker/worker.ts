@@ -3,6 +3,7 @@
  * extension host's thread. Requests run one at a time in arrival order; the host cancels
  * what it no longer needs.
  */
+import { OptimizedGraphCache } from '../core/optimizedGraphCache';
 import { parentPort } from 'node:worker_threads';
 import { LanguageModel } from '../core/engine';
 import { CancelledError, type DocumentScores } from '../core/types';
@@ -72,6 +73,7 @@ async function handle(message: ToWorker): Promise<void> {
       const loaded = await LanguageModel.load(modelPath, {
         threads: message.settings.threads,
         maxWindow: message.settings.maxWindow,
+        graphCache: message.settings.graphCacheFolder ? new OptimizedGraphCache(message.settings.graphCacheFolder) : null,
         ...(chosen ? { graphFile: chosen.graphFile } : {}),
       });
       model = loaded;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildSync } from 'esbuild';
-import { statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ScoreSettings } from '../../src/core/types';
@@ -55,6 +56,33 @@ describe('inference worker client', () => {
       assert.match(error.message, /has no variant "q4"; it has fp32/);
       return true;
     });
+  });
+
+  it('keeps the optimized graph in graphCacheFolder and loads from it the next time, scoring the same', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'surprisal-graph-cache-'));
+    try {
+      const load = { type: 'load' as const, settings: { modelPath: TINY_MODEL, threads: 1, maxWindow: 1024, graphCacheFolder: folder } };
+      const text = 'The cache must not change a single number.';
+      await client.request<'load'>(load);
+      const fresh = await client.request<'score'>({ type: 'score', documentKey: 'cache-1', version: 1, text, settings });
+      const saved = readdirSync(folder).filter((f) => f.endsWith('.onnx'));
+      assert.equal(saved.length, 1, `saved: ${readdirSync(folder).join(', ')}`);
+      const before = statSync(join(folder, saved[0]!)).mtimeMs;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await client.request<'load'>(load);
+      // Found (and touched, for eviction order), not saved again.
+      assert.deepEqual(readdirSync(folder).filter((f) => f.endsWith('.onnx')), saved);
+      assert.ok(statSync(join(folder, saved[0]!)).mtimeMs > before, 'the second load used the saved graph');
+      const cached = await client.request<'score'>({ type: 'score', documentKey: 'cache-2', version: 1, text, settings });
+      assert.deepEqual(Array.from(cached.scores.ids), Array.from(fresh.scores.ids));
+      for (let i = 0; i < fresh.scores.tokenCount; i++) {
+        const a = fresh.scores.logprobs[i]!;
+        const b = cached.scores.logprobs[i]!;
+        assert.ok(Number.isNaN(a) ? Number.isNaN(b) : Math.abs(a - b) < 1e-5, `token ${i}: ${a} vs ${b}`);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('reports a broken model folder as a typed error', async () => {
