@@ -95,10 +95,12 @@ const MAX_WINDOWS_PER_RUN = 4;
 const MAX_STATISTICS_CELLS = 1 << 20;
 
 /** One window of a scoring run: document tokens [start, end), scoring [firstTarget, end). */
-interface ScoringWindow {
+export interface ScoringWindow {
   readonly start: number;
   readonly end: number;
   readonly firstTarget: number;
+  /** A priority window's first rows only, run early; its rows are scored again by the whole window. */
+  readonly preview?: boolean;
 }
 
 /**
@@ -120,14 +122,40 @@ export function planWindows(tokenCount: number, reused: number, docPerWindow: nu
 }
 
 /**
- * Windows are independent of each other, so the ones covering the priority range (what
- * the user sees) can run first; a snapshot is reported once those `priorityCount` are done.
+ * A preview runs a priority window only as far as the visible range's end, when that is at
+ * most this share of the window: with causal attention a row does not depend on the tokens
+ * after it, so the preview's rows are the full window's (to float rounding), and the user sees
+ * them after a fraction of the window's work. The full window still runs afterwards.
  */
-function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, priority: ScoreOptions['priority']): { order: ScoringWindow[]; priorityCount: number } {
+const PREVIEW_SHARE = 0.6;
+
+/**
+ * Windows are independent of each other, so the ones covering the priority range (what
+ * the user sees) can run first, each cut short by a preview where that saves most of its
+ * work; a snapshot is reported once those `priorityCount` are done.
+ */
+export function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, priority: ScoreOptions['priority']): { order: ScoringWindow[]; priorityCount: number } {
   if (!priority) return { order: windows, priorityCount: 0 };
   const isPriority = (w: ScoringWindow) => w.firstTarget < w.end && tokens.starts[w.firstTarget]! < priority.end && tokens.ends[w.end - 1]! > priority.start;
   const first = windows.filter(isPriority);
-  return { order: [...first, ...windows.filter((w) => !isPriority(w))], priorityCount: first.length };
+  const rest = windows.filter((w) => !isPriority(w));
+  const previews: ScoringWindow[] = [];
+  const whole: ScoringWindow[] = [];
+  const previewed: ScoringWindow[] = [];
+  for (const w of first) {
+    // The first token that starts at or after the priority range's end.
+    let cut = w.firstTarget;
+    for (let hi = w.end; cut < hi; ) {
+      const mid = (cut + hi) >>> 1;
+      if (tokens.starts[mid]! < priority.end) cut = mid + 1;
+      else hi = mid;
+    }
+    if (cut - w.start <= PREVIEW_SHARE * (w.end - w.start)) {
+      previews.push({ start: w.start, end: cut, firstTarget: w.firstTarget, preview: true });
+      previewed.push(w);
+    } else whole.push(w);
+  }
+  return { order: [...previews, ...whole, ...previewed, ...rest], priorityCount: previews.length + whole.length };
 }
 
 /** The score columns being filled for one scoring. */
@@ -319,7 +347,7 @@ export class LanguageModel {
           (w + group.length < priorityCount) === inPriority
         ) {
           const next = order[w + group.length]!;
-          if (next === keptWindow || next.end - next.start !== first.end - first.start || next.end - next.firstTarget !== scored || cached?.start === next.start) break;
+          if (next === keptWindow || next.preview !== first.preview || next.end - next.start !== first.end - first.start || next.end - next.firstTarget !== scored || cached?.start === next.start) break;
           group.push(next);
         }
         // The last row of each window predicts the token after it: analysed, never used.
@@ -332,7 +360,7 @@ export class LanguageModel {
         const stats = await this.graph.forwardScored(sequences, past, keep, targets, k, displayable, this.info.vocabSize);
         if (keep && stats.cache) keptCache = { start: first.start, ids: windowIds, cache: stats.cache };
         group.forEach((g, b) => putRows(stats, b * rows, g.firstTarget, scored));
-        scoredTokens += group.length * scored;
+        if (!first.preview) scoredTokens += group.length * scored;
         w += group.length;
       } else {
         const { start, end, firstTarget } = first;
@@ -350,7 +378,7 @@ export class LanguageModel {
             entropies[j] = stats.entropyBits;
           }
         }
-        scoredTokens += end - firstTarget;
+        if (!first.preview) scoredTokens += end - firstTarget;
         w += 1;
       }
       options.onProgress?.(scoredTokens, n);

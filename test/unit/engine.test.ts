@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LanguageModel } from '../../src/core/engine';
+import { LanguageModel, planWindows, priorityOrder } from '../../src/core/engine';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
 interface ReferenceCase {
@@ -194,6 +194,48 @@ describe('engine on the tiny test model', () => {
       } else if (Number.isNaN(partial.logprobs[i]!)) outside++;
     }
     assert.ok(inRange > 0 && outside > plain.tokenCount / 2, 'the partial result holds the visible part, not the rest');
+  });
+
+  it('a visible range early in a long window is previewed: the partial comes from a short run, the end result is unchanged', async () => {
+    const text = reference.cases.find((x) => x.windowed)!.text.repeat(3);
+    const plain = await model.score(text, { windowSize: 64, stride: 32 });
+    // The first line is visible (a document just opened): far less than the first window
+    // (the tiny model's context is 64 tokens).
+    const priority = { start: 0, end: 25 };
+    const progress: number[] = [];
+    let partial: Float64Array | undefined;
+    const scored = await model.score(text, {
+      windowSize: 64,
+      stride: 32,
+      priority,
+      onProgress: (done) => progress.push(done),
+      onPartial: (p) => (partial = p.logprobs.slice()),
+    });
+    assert.ok(maxAbsDiff(scored.logprobs, plain.logprobs) < 1e-6, 'the preview does not change the end result');
+    assert.ok(partial, 'a partial result was reported');
+    const firstAfter = plain.starts.findIndex((s) => s >= priority.end);
+    for (let i = 0; i < firstAfter; i++) {
+      if (i === 0 && Number.isNaN(plain.logprobs[0]!)) continue;
+      assert.ok(Math.abs(partial[i]! - plain.logprobs[i]!) < 1e-5, `visible token ${i}: ${partial[i]} vs ${plain.logprobs[i]}`);
+    }
+    assert.ok(firstAfter > 3 && firstAfter < 0.6 * 63, `${firstAfter} visible tokens`);
+    for (let i = firstAfter; i < plain.tokenCount; i++) assert.ok(Number.isNaN(partial[i]!), `token ${i}, after the visible range, is not in the preview`);
+    assert.ok(progress.every((p) => p <= plain.tokenCount), `progress ${progress.join(',')} counts previewed rows once`);
+    assert.equal(progress[progress.length - 1], plain.tokenCount);
+  });
+
+  it('priorityOrder previews only windows whose visible part is short, and keeps every window', () => {
+    const starts = Int32Array.from({ length: 400 }, (_, i) => i * 2);
+    const tokens = { ids: new Int32Array(400), starts, ends: starts.map((s) => s + 2), exactOffsets: true } as unknown as Parameters<typeof priorityOrder>[1];
+    const windows = planWindows(400, 0, 127, 64, true);
+    const top = priorityOrder(windows, tokens, { start: 0, end: 40 });
+    assert.equal(top.priorityCount, 1);
+    assert.deepEqual(top.order[0], { start: 0, end: 20, firstTarget: 0, preview: true });
+    assert.deepEqual(top.order.slice(1), windows, 'then every window, in order');
+    // Visible to near a window's end: no preview, the window itself runs first.
+    const late = priorityOrder(windows, tokens, { start: 200, end: 250 });
+    assert.ok(late.order.slice(0, late.priorityCount).some((w) => !w.preview));
+    assert.equal(late.order.filter((w) => !w.preview).length, windows.length);
   });
 
   it('predicts the next token after a context', async () => {
