@@ -28,7 +28,7 @@ describe('Hub catalogue and file choice', () => {
     assert.deepEqual(CATALOGUE.filter((e) => e.gated).map((e) => e.repo), ['onnx-community/Llama-3.2-1B-Instruct']);
   });
 
-  it('offers what a reported layout has (SmolLM2-135M: no model_quantized; bnb4 not loadable)', () => {
+  it('offers what a reported layout has (SmolLM2-135M: no model_quantized; bnb4 is not among the dtypes offered for download, though it loads when a folder has it)', () => {
     const smol = ['config.json', 'tokenizer.json', 'onnx/model.onnx', 'onnx/model_fp16.onnx', 'onnx/model_q4.onnx', 'onnx/model_q4f16.onnx', 'onnx/model_bnb4.onnx'];
     assert.deepEqual(offeredDtypes(smol), ['q4', 'q4f16', 'fp16', 'fp32']);
     assert.equal(defaultDtype(offeredDtypes(smol), 'HuggingFaceTB/SmolLM2-135M-Instruct'), 'fp32', 'the catalogue recommendation');

@@ -23,7 +23,7 @@ describe('the variants of a model folder', () => {
   it('lists every graph with its dtype name, files and size, in the automatic order', () => {
     const variants = listModelVariants(LLAMA);
     assert.deepEqual(variants.map((v) => v.name), [
-      'fp32', 'merged fp32', 'fp16', 'q8', 'uint8', 'q4', 'q4f16',
+      'fp32', 'merged fp32', 'fp16', 'q8', 'uint8', 'q4', 'q4f16', 'bnb4',
       'onnx/model_external.onnx', 'onnx/model_logits_to_keep.onnx', 'onnx/model_q4_block128.onnx',
     ]);
     const external = variants.find((v) => v.graphFile === 'onnx/model_external.onnx')!;
@@ -40,9 +40,10 @@ describe('the variants of a model folder', () => {
     assert.equal(resolveModelVariant(LLAMA, 'q4f16').graphFile, 'onnx/model_q4f16.onnx');
     assert.equal(resolveModelVariant(LLAMA, 'onnx/model_q4_block128.onnx').name, 'onnx/model_q4_block128.onnx');
     assert.equal(resolveModelVariant(TINY_MODEL).name, 'fp32');
-    assert.throws(() => resolveModelVariant(LLAMA, 'bnb4'), (error: Error & { code?: string }) => {
+    assert.equal(resolveModelVariant(LLAMA, 'bnb4').graphFile, 'onnx/model_bnb4.onnx');
+    assert.throws(() => resolveModelVariant(LLAMA, 'int8'), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'variant-missing');
-      assert.match(error.message, /no variant "bnb4"; it has fp32, merged fp32, fp16, q8/);
+      assert.match(error.message, /no variant "int8"; it has fp32, merged fp32, fp16, q8, uint8, q4, q4f16, bnb4/);
       return true;
     });
   });
