@@ -1,7 +1,7 @@
 /**
  * Rewrites a causal-LM ONNX graph, in memory, so that it scores tokens itself:
  *
- * - the LM head (the MatMul producing `logits`) runs only on the last `logits_to_keep`
+ * - the LM head (the MatMul, MatMulNBits or MatMulBnb4 producing `logits`) runs only on the last `logits_to_keep`
  *   positions of each sequence: a scoring window needs about half of its rows, a next-token
  *   prediction one, and the head is the largest matrix product of a small model;
  * - the statistics of those rows (ln P of the target, its rank, the entropy, the top-k) are
@@ -11,7 +11,8 @@
  * Only the protobuf framing of the graph is touched (protobufjs's wire-level reader and
  * writer): the model's own nodes and weights are copied byte for byte, straight from the
  * file into the one buffer handed to ONNX Runtime, and the file on disk is never changed,
- * so any Hugging Face export whose head is a float32 MatMul gets the fast path. Weights in
+ * so any Hugging Face export whose head is a float32 MatMul (or a 4-bit one, with float32
+ * logits) gets the fast path. Weights in
  * external data files stay there, named by their paths relative to the graph's folder, which
  * the session is then told (`session.model_external_initializers_file_folder_path`). Anything
  * else (other heads, opsets outside 13-23) returns the reason, and the engine uses the graph
@@ -36,6 +37,13 @@ export const SCORING = {
   topLogprobs: 'surprisal_lens.top_logprobs',
   topIds: 'surprisal_lens.top_ids',
 } as const;
+
+/**
+ * Heads the rewrite can cut to the kept rows: each takes the hidden states as its first input
+ * and treats rows independently (float32 MatMul, and the 4-bit MatMulNBits and MatMulBnb4 of
+ * q4 and bnb4 exports, whose weights are constants).
+ */
+const HEAD_OPS = new Set(['MatMul', 'MatMulNBits', 'MatMulBnb4']);
 
 export type ScoringRewrite = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly reason: string };
 
@@ -222,8 +230,10 @@ function rewrite(source: ByteSource, weightsFile: string | undefined): ScoringRe
       if (outputs.includes('logits')) {
         const op = node.fields.find((n) => n.field === NODE_OP_TYPE);
         const opType = op ? stringOf(node.bytes, op) : 'nameless';
-        if (opType !== 'MatMul') return { ok: false, reason: `logits come from a ${opType} node, not a MatMul` };
-        head = { field: f, ...node, inputs: node.fields.filter((n) => n.field === NODE_INPUT).map((n) => stringOf(node.bytes, n)) };
+        if (!HEAD_OPS.has(opType)) return { ok: false, reason: `logits come from a ${opType} node, not a MatMul` };
+        const inputs = node.fields.filter((n) => n.field === NODE_INPUT).map((n) => stringOf(node.bytes, n));
+        if (opType === 'MatMul' ? inputs.length !== 2 : inputs.length < 3) return { ok: false, reason: `the ${opType} that produces the logits has ${inputs.length} inputs` };
+        head = { field: f, ...node, inputs };
       }
     } else if (f.field === GRAPH_INPUT || f.field === GRAPH_OUTPUT) {
       const info = readMessage(source, f);
@@ -235,11 +245,11 @@ function rewrite(source: ByteSource, weightsFile: string | undefined): ScoringRe
       }
     }
   }
-  if (!head || head.inputs.length !== 2) return { ok: false, reason: 'no MatMul produces the logits' };
+  if (!head) return { ok: false, reason: 'no MatMul produces the logits' };
   if ([...names].some((name) => name.startsWith(PREFIX) || name.startsWith('surprisal_lens.'))) {
     return { ok: false, reason: 'the graph already uses the scoring names' };
   }
-  const [hidden] = head.inputs as [string, string];
+  const [hidden] = head.inputs as [string, ...string[]];
 
   // The new graph: the old fields as source ranges (the head node replaced), then the additions.
   const graph = new Parts();

@@ -105,7 +105,8 @@ const VARIANTS: readonly Variant[] = [
   },
 ];
 
-const SCORED_IN_GRAPH = new Set(['model.onnx', 'model_external.onnx', 'model_logits_to_keep.onnx']);
+/** Float32 logits from a MatMul or a 4-bit MatMulNBits / MatMulBnb4 head: rewritten to score in the graph. */
+const SCORED_IN_GRAPH = new Set(['model.onnx', 'model_external.onnx', 'model_logits_to_keep.onnx', 'model_q4.onnx', 'model_q4_block128.onnx', 'model_bnb4.onnx']);
 
 /** Smallest correlation of a variant's log-probs with fp32's: a broken dequantisation scatters them. */
 const MIN_CORRELATION = 0.95;
