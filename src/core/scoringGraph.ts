@@ -220,7 +220,7 @@ function rewrite(source: ByteSource, weightsFile: string | undefined): ScoringRe
   if (!graphField) return { ok: false, reason: 'the model has no graph' };
   const graphFields = readFields(source, graphField.payloadStart, graphField.payloadEnd);
 
-  let head: { field: Field; bytes: Uint8Array; fields: Field[]; inputs: string[] } | null = null;
+  let head: { field: Field; bytes: Uint8Array; fields: Field[]; inputs: string[]; cutsBefore: boolean } | null = null;
   const names = new Set<string>();
   for (const f of graphFields) {
     if (f.field === GRAPH_NODE) {
@@ -230,10 +230,9 @@ function rewrite(source: ByteSource, weightsFile: string | undefined): ScoringRe
       if (outputs.includes('logits')) {
         const op = node.fields.find((n) => n.field === NODE_OP_TYPE);
         const opType = op ? stringOf(node.bytes, op) : 'nameless';
-        if (!HEAD_OPS.has(opType)) return { ok: false, reason: `logits come from a ${opType} node, not a MatMul` };
         const inputs = node.fields.filter((n) => n.field === NODE_INPUT).map((n) => stringOf(node.bytes, n));
-        if (opType === 'MatMul' ? inputs.length !== 2 : inputs.length < 3) return { ok: false, reason: `the ${opType} that produces the logits has ${inputs.length} inputs` };
-        head = { field: f, ...node, inputs };
+        const cutsBefore = HEAD_OPS.has(opType) && (opType === 'MatMul' ? inputs.length === 2 : inputs.length >= 3);
+        head = { field: f, ...node, inputs, cutsBefore };
       }
     } else if (f.field === GRAPH_INPUT || f.field === GRAPH_OUTPUT) {
       const info = readMessage(source, f);
@@ -245,20 +244,26 @@ function rewrite(source: ByteSource, weightsFile: string | undefined): ScoringRe
       }
     }
   }
-  if (!head) return { ok: false, reason: 'no MatMul produces the logits' };
+  if (!head) return { ok: false, reason: 'no node produces the logits' };
   if ([...names].some((name) => name.startsWith(PREFIX) || name.startsWith('surprisal_lens.'))) {
     return { ok: false, reason: 'the graph already uses the scoring names' };
   }
+  // A head whose rows are independent runs on the kept rows only (its input is cut);
+  // any other node producing the logits (a dynamic-int8 head's final Mul, an If) runs on
+  // every row and its output is cut, which still keeps the logits inside ONNX Runtime.
   const [hidden] = head.inputs as [string, ...string[]];
+  const rewired = head.cutsBefore
+    ? rewireFirstInput(head.bytes, head.fields, PREFIX + 'kept_hidden')
+    : renameOutput(head.bytes, head.fields, 'logits', PREFIX + 'all_logits');
 
   // The new graph: the old fields as source ranges (the head node replaced), then the additions.
   const graph = new Parts();
   for (const f of graphFields) {
-    if (f === head.field) graph.push(lengthDelimited(GRAPH_NODE, rewireFirstInput(head.bytes, head.fields, PREFIX + 'kept_hidden')));
+    if (f === head.field) graph.push(lengthDelimited(GRAPH_NODE, rewired));
     else if (f.field === GRAPH_INITIALIZER && weightsFile !== undefined) graph.append(initializerInPlace(source, f, weightsFile));
     else graph.pushRange(f.start, f.end);
   }
-  for (const added of scoringNodes(hidden)) graph.push(lengthDelimited(GRAPH_NODE, added));
+  for (const added of scoringNodes(head.cutsBefore ? { hidden } : { allLogits: PREFIX + 'all_logits' })) graph.push(lengthDelimited(GRAPH_NODE, added));
   for (const constant of scoringConstants()) graph.push(lengthDelimited(GRAPH_INITIALIZER, constant));
   for (const name of [SCORING.keep, SCORING.targets, SCORING.topK, SCORING.displayable]) {
     graph.push(lengthDelimited(GRAPH_INPUT, valueInfo(name, INT64)));
@@ -364,6 +369,16 @@ function outputElementType(bytes: Uint8Array, fields: Field[]): number | null {
 }
 
 /** The node's bytes with its first input renamed. */
+/** The node with its output `from` renamed `to`. */
+function renameOutput(bytes: Uint8Array, fields: Field[], from: string, to: string): Uint8Array {
+  const parts = new Parts();
+  for (const f of fields) {
+    if (f.field === NODE_OUTPUT && stringOf(bytes, f) === from) parts.push(Writer.create().uint32((NODE_OUTPUT << 3) | WIRE_BYTES).string(to).finish());
+    else parts.push(bytes.subarray(f.start, f.end));
+  }
+  return parts.materialize(memorySource(bytes));
+}
+
 function rewireFirstInput(bytes: Uint8Array, fields: Field[], input: string): Uint8Array {
   const parts = new Parts();
   let first = true;
@@ -435,12 +450,14 @@ function scoringConstants(): Uint8Array[] {
  * are kept few (log-softmax, its exp, one product, one comparison): with four windows of
  * 129 rows each of them is 17 MB for an 8,192-token vocabulary.
  */
-function scoringNodes(hidden: string): Uint8Array[] {
+function scoringNodes(cut: { readonly hidden: string } | { readonly allLogits: string }): Uint8Array[] {
   return [
     node('Reshape', [SCORING.keep, c('one_i')], [c('keep_1d')]),
     node('Neg', [c('keep_1d')], [c('keep_start')]),
     // Keep 0 starts at 0: every position, the Hugging Face meaning of logits_to_keep = 0.
-    node('Slice', [hidden, c('keep_start'), c('end'), c('axis1')], [c('kept_hidden')]),
+    'hidden' in cut
+      ? node('Slice', [cut.hidden, c('keep_start'), c('end'), c('axis1')], [c('kept_hidden')])
+      : node('Slice', [cut.allLogits, c('keep_start'), c('end'), c('axis1')], ['logits']),
     node('Flatten', ['logits'], [c('rows')], [['axis', 2]]),
     node('Flatten', [SCORING.targets], [c('targets_2d')], [['axis', 2]]),
     node('LogSoftmax', [c('rows')], [c('logprobs')], [['axis', 1]]),

@@ -47,8 +47,8 @@ describe('the graph rewrite', () => {
     const cases: [string, Uint8Array, RegExp][] = [
       ['random bytes', Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % 256), /./],
       ['an empty file', new Uint8Array(0), /opset|graph/],
-      ['a graph without logits', readFileSync(join(FIXTURES, 'no-logits.onnx')), /MatMul/],
-      ['a head that is not a MatMul', readFileSync(join(FIXTURES, 'tiny-identity-head.onnx')), /Identity node, not a MatMul/],
+      ['a graph without logits', readFileSync(join(FIXTURES, 'no-logits.onnx')), /no node produces the logits/],
+      ['float16 logits', readFileSync(join(ROOT, 'test', 'fixtures', 'variants', 'llama', 'onnx', 'model_fp16.onnx')), /not float32/],
     ];
     for (const [what, bytes, reason] of cases) {
       const result = addScoringOutputs(bytes);
@@ -76,7 +76,7 @@ describe('top-k over a padded vocabulary', () => {
   });
 });
 
-describe('a model whose graph cannot be rewritten still scores, on the old path', () => {
+describe('a head that is not a MatMul (an Identity after it) is cut after the head', () => {
   let folder: string;
   before(() => {
     folder = mkdtempSync(join(tmpdir(), 'surprisal-identity-head-'));
@@ -85,16 +85,19 @@ describe('a model whose graph cannot be rewritten still scores, on the old path'
   });
   after(() => rmSync(folder, { recursive: true, force: true }));
 
-  it('says why, and gives the same scores as the rewritten tiny model', async () => {
-    const fallback = await LanguageModel.load(folder, { threads: 1 });
+  it('scores in the graph, and the same as the rewritten tiny model and as the old path', async () => {
+    const cutAfter = await LanguageModel.load(folder, { threads: 1 });
+    const oldPath = await LanguageModel.load(folder, { threads: 1, inGraphScoring: false });
     const rewritten = await LanguageModel.load(TINY_MODEL, { threads: 1 });
     try {
-      assert.match(fallback.info.inGraphScoringUnavailable ?? '', /not a MatMul/);
-      assert.equal(rewritten.info.inGraphScoringUnavailable, null);
+      assert.equal(cutAfter.info.inGraphScoringUnavailable, null);
+      assert.match(oldPath.info.inGraphScoringUnavailable ?? '', /turned off/);
       const text = 'def add(a, b):\n    return a + b\n\nThe quick brown fox jumps over the lazy dog. '.repeat(6);
-      assertSameScores(await rewritten.score(text, { windowSize: 64, stride: 32 }), await fallback.score(text, { windowSize: 64, stride: 32 }), 'tiny');
+      const reference = await rewritten.score(text, { windowSize: 64, stride: 32 });
+      assertSameScores(reference, await cutAfter.score(text, { windowSize: 64, stride: 32 }), 'output cut');
+      assertSameScores(reference, await oldPath.score(text, { windowSize: 64, stride: 32 }), 'outside the graph');
     } finally {
-      await Promise.all([fallback.dispose(), rewritten.dispose()]);
+      await Promise.all([cutAfter.dispose(), oldPath.dispose(), rewritten.dispose()]);
     }
   });
 });
