@@ -355,17 +355,20 @@ export class OnnxCausalLm {
    * memory stays within `budget` bytes: its key/value cache twice (ONNX Runtime's present
    * outputs and the copy kept for edits), one run's attention scores and probabilities
    * (heads x rows a run x window, float32), and the logits: all rows of the window when
-   * JavaScript analyses them (ONNX Runtime's output and the statistics' input), or
-   * SCORED_CELLS_PER_RUN cells a few times over when the graph scores them in runs.
+   * JavaScript analyses them (ONNX Runtime's output and the statistics' input) or the graph
+   * has no cache to run in parts, else SCORED_CELLS_PER_RUN cells a few times over.
    */
   windowSize(limit: number, logitsWidth: number, attentionHeads: number | undefined, budget: number = WINDOW_MEMORY_BUDGET): number {
     const cachePerPosition = this.pastInputs.reduce((sum, p) => sum + p.heads * p.headDim * (p.type === 'float16' ? 2 : 4), 0) * 2;
     const heads = attentionHeads ?? Math.max(1, ...this.pastInputs.map((p) => p.heads));
-    const rowsPerRun = (length: number) => (this.scoresInGraph ? Math.min(length, scoredRowsPerRun(logitsWidth, this.scoredCellsPerRun)) : length);
+    // Runs of a bounded number of rows need the key/value cache; a graph without one runs a
+    // window at once (and a head cut after it computes every row's logits).
+    const inRuns = this.scoresInGraph && this.hasCache;
+    const rowsPerRun = (length: number) => (inRuns ? Math.min(length, scoredRowsPerRun(logitsWidth, this.scoredCellsPerRun)) : length);
     const bytes = (length: number) =>
       length * cachePerPosition +
       heads * rowsPerRun(length) * length * 4 * 2 +
-      (this.scoresInGraph ? 4 * 4 * Math.min(length * logitsWidth, this.scoredCellsPerRun) : 2 * 4 * length * logitsWidth);
+      (inRuns ? 4 * 4 * Math.min(length * logitsWidth, this.scoredCellsPerRun) : 2 * 4 * length * logitsWidth);
     if (bytes(limit) <= budget) return limit;
     // bytes() grows with the length: the largest length within the budget, by bisection.
     let low = Math.min(limit, 16);
