@@ -225,6 +225,8 @@ class SurprisalLens {
       this.comparison.onDidChange(() => {
         const comparison = this.comparison;
         this.heatmap.setDifferenceSource(comparison.isComparing ? (document) => comparison.comparisonFor(document) : undefined);
+        // "Stop Comparing" is offered in the Command Palette only while comparing.
+        void vscode.commands.executeCommand('setContext', 'surprisalLens.comparing', comparison.isComparing);
         this.scoreVisible();
         NextWordPanel.current?.refresh();
       }),
