@@ -4,15 +4,14 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import { closePage, dismissNotificationsToasts, openFile, runCommand, waitForWorkbench } from './lib/browser.mjs';
 import { updateUserSettings, workbenchUrl } from './lib/server.mjs';
 import { log, sleep, waitFor } from './lib/util.mjs';
 
 const require = createRequire(import.meta.url);
 const { assertHoverConsistent } = require('../integration/hoverFormat.js');
+const { startFakeEngineProcess } = require('../integration/fakeEngineProcess.js');
 
-const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const HOVER = '.monaco-hover:not(.hidden)';
 const PANEL_TITLE = 'Next-Word Distribution';
 
@@ -507,7 +506,7 @@ export async function runUiSuite({ context, server, runDir, folder, extensionPat
       });
 
       await step('scoring on an inference server (vLLM\'s API): asks first, then the heatmap and hover come from the server', async () => {
-        const engine = await startFakeEngineServer(path.join(repoRoot, 'models', 'default'), 'surprisal-lens/default');
+        const engine = await startFakeEngineProcess({ modelFolder: 'models/default', name: 'surprisal-lens/default' });
         const remoteSettings = { 'surprisalLens.remote.url': engine.url, 'surprisalLens.remote.model': 'surprisal-lens/default', 'surprisalLens.remote.api': 'openai-completions' };
         try {
           await openFile(page, 'prose.md');
@@ -598,39 +597,4 @@ async function activeEditorTextOf(page, name) {
     lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
     return lines.map((l) => l.textContent.replace(/\u00a0/g, ' ')).join('\n');
   }, name);
-}
-
-
-/**
- * test/helpers/fakeEngineServer.ts in its own process: a stand-in for vLLM's OpenAI-compatible
- * server answering with the project's engine on `modelFolder`; `calls` fills as requests arrive.
- */
-async function startFakeEngineServer(modelFolder, name) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/fakeEngineServer.ts', '--kind', 'vllm', '--model', modelFolder, '--name', name], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
-  const calls = [];
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const url = await new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk;
-      let newline;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const message = JSON.parse(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        if (message.url) resolve(message.url);
-        if (message.call) calls.push(message.call);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`the stand-in server exited (${code}): ${stderr.trim()}`)));
-  });
-  return {
-    url,
-    calls,
-    close: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.on('exit', () => resolve());
-      child.stdin.end();
-    }),
-  };
 }
