@@ -2,7 +2,8 @@
 // and the webview front end (browser). `vscode` and `onnxruntime-node` stay external: the
 // first is provided by the editor, the second ships native binaries that cannot be bundled.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { bundledPackages, thirdPartyNotices } from './scripts/thirdPartyNotices.mjs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -34,5 +35,7 @@ if (existsSync('src/webview/panel.ts')) {
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();
 } else {
-  await Promise.all(builds.map((options) => esbuild.build(options)));
+  const results = await Promise.all(builds.map((options) => esbuild.build({ ...options, metafile: true })));
+  // What the bundles hold of other people's code, with its licences (shipped in the VSIX).
+  writeFileSync('dist/THIRD-PARTY-NOTICES.md', thirdPartyNotices('.', bundledPackages(results.map((r) => r.metafile))));
 }

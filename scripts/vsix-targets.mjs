@@ -138,6 +138,7 @@ export const REQUIRED_FILES = [
   'package.json',
   'dist/worker.js',
   'dist/webview.js',
+  'dist/THIRD-PARTY-NOTICES.md',
   'node_modules/onnxruntime-node/package.json',
   'node_modules/onnxruntime-node/dist/index.js',
   'node_modules/onnxruntime-node/dist/binding.js',

@@ -131,3 +131,18 @@ describe('the check of a built VSIX', () => {
     assert.equal(overLimit(44_096_163), '44.10 MB is over the 40.00 MB limit');
   });
 });
+
+describe('third-party notices', () => {
+  it('name each bundled package with its own licence text, and ONNX Runtime with its copyright', async () => {
+    const { bundledPackages, thirdPartyNotices } = await import('../../scripts/thirdPartyNotices.mjs');
+    const metafile = { inputs: { 'node_modules/protobufjs/src/util/minimal.js': {}, 'node_modules/@protobufjs/float/index.js': {}, 'src/core/engine.ts': {} } };
+    const folders = bundledPackages([metafile]);
+    assert.deepEqual(folders.sort(), ['node_modules/@protobufjs/float', 'node_modules/protobufjs']);
+    const text = thirdPartyNotices(ROOT, folders);
+    const protobufLicence = readFileSync(join(ROOT, 'node_modules', 'protobufjs', 'LICENSE'), 'utf8').trim();
+    assert.ok(text.includes(`## protobufjs ${JSON.parse(readFileSync(join(ROOT, 'node_modules', 'protobufjs', 'package.json'), 'utf8')).version} (BSD-3-Clause)`));
+    assert.ok(text.includes(protobufLicence), 'the package\'s own LICENSE');
+    assert.match(text, /## onnxruntime-node [\d.]+ \(MIT\)\n\n```\nMIT License\n\nCopyright \(c\) Microsoft Corporation/);
+    assert.match(text, /## onnxruntime-common /);
+  });
+});
