@@ -29,6 +29,8 @@ export interface LoadOptions {
   readonly graphCache?: OptimizedGraphCache | null;
   /** Full windows per ONNX run with in-graph scoring (default: see `MAX_STATISTICS_CELLS`); for benchmarks. */
   readonly windowsPerRun?: number;
+  /** Window tokens x graph bytes from which a priority window is previewed (default `PREVIEW_MIN_WORK`); for tests. */
+  readonly previewMinWork?: number;
 }
 
 
@@ -130,11 +132,18 @@ export function planWindows(tokenCount: number, reused: number, docPerWindow: nu
 const PREVIEW_SHARE = 0.6;
 
 /**
+ * A preview is worth its extra work only when a window is slow: window tokens x the graph's
+ * bytes at least this (about 40 ms of work here). The bundled model's whole window is
+ * 256 x 27.7 MB = 7e9: never previewed; a SmolLM2-135M window of 3,800 tokens is 2.5e12.
+ */
+const PREVIEW_MIN_WORK = 2e10;
+
+/**
  * Windows are independent of each other, so the ones covering the priority range (what
  * the user sees) can run first, each cut short by a preview where that saves most of its
  * work; a snapshot is reported once those `priorityCount` are done.
  */
-export function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, priority: ScoreOptions['priority']): { order: ScoringWindow[]; priorityCount: number } {
+export function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, priority: ScoreOptions['priority'], allowPreviews = true): { order: ScoringWindow[]; priorityCount: number } {
   if (!priority) return { order: windows, priorityCount: 0 };
   const isPriority = (w: ScoringWindow) => w.firstTarget < w.end && tokens.starts[w.firstTarget]! < priority.end && tokens.ends[w.end - 1]! > priority.start;
   const first = windows.filter(isPriority);
@@ -150,7 +159,7 @@ export function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, p
       if (tokens.starts[mid]! < priority.end) cut = mid + 1;
       else hi = mid;
     }
-    if (cut - w.start <= PREVIEW_SHARE * (w.end - w.start)) {
+    if (allowPreviews && cut - w.start <= PREVIEW_SHARE * (w.end - w.start)) {
       previews.push({ start: w.start, end: cut, firstTarget: w.firstTarget, preview: true });
       previewed.push(w);
     } else whole.push(w);
@@ -231,6 +240,7 @@ export class LanguageModel {
     private readonly head: ScoreHead | null,
     /** Null: chosen per scoring from the stride and the vocabulary. */
     private readonly windowsPerRun: number | null,
+    private readonly previewMinWork: number,
   ) {}
 
   static async load(path: string, options: LoadOptions = {}): Promise<LanguageModel> {
@@ -267,7 +277,7 @@ export class LanguageModel {
       const headPath = graph.scoresInGraph ? null : options.scoreHead === undefined ? findScoreHead() : options.scoreHead;
       // One thread: the head's work is small, and a second thread only adds contention.
       const head = headPath ? await ScoreHead.load(headPath, 1) : null;
-      return new LanguageModel(info, tokenizer, graph, head, options.windowsPerRun ? Math.max(1, Math.floor(options.windowsPerRun)) : null);
+      return new LanguageModel(info, tokenizer, graph, head, options.windowsPerRun ? Math.max(1, Math.floor(options.windowsPerRun)) : null, options.previewMinWork ?? PREVIEW_MIN_WORK);
     } catch (error) {
       await graph.release();
       throw error;
@@ -310,7 +320,7 @@ export class LanguageModel {
     if (reusable && reused > 0) out.copyPrefix(reusable, reused);
     const columns = () => ({ tokenCount: n, ids: tokens.ids, starts: tokens.starts, ends: tokens.ends, ...out.columns(), exactOffsets: tokens.exactOffsets });
     const windows = planWindows(n, reused, docPerWindow, stride, bos !== null);
-    const { order, priorityCount } = priorityOrder(windows, tokens, options.priority);
+    const { order, priorityCount } = priorityOrder(windows, tokens, options.priority, window * this.graph.fileBytes >= this.previewMinWork);
 
     const shift = bos === null ? 0 : 1;
     const windowsPerRun = this.windowsPerRun ?? Math.max(1, Math.min(MAX_WINDOWS_PER_RUN, Math.floor(MAX_STATISTICS_CELLS / ((stride + 1) * this.info.vocabSize))));

@@ -154,6 +154,8 @@ export class OnnxCausalLm {
     /** Why the graph scores in JavaScript instead of in ONNX Runtime; null when it scores in the graph. */
     readonly inGraphScoringUnavailable: string | null,
     private readonly scoredCellsPerRun: number,
+    /** The graph's files, in bytes: a measure of the work per token (weights read and multiplied). */
+    readonly fileBytes: number,
   ) {}
 
   get hasCache(): boolean {
@@ -219,7 +221,7 @@ export class OnnxCausalLm {
     }
     try {
       const { pastInputs, inputNames } = describeGraph(session, config, graphPath);
-      return new OnnxCausalLm(session, pastInputs, inputNames, unavailable, settings.scoredCellsPerRun ?? SCORED_CELLS_PER_RUN);
+      return new OnnxCausalLm(session, pastInputs, inputNames, unavailable, settings.scoredCellsPerRun ?? SCORED_CELLS_PER_RUN, files.bytes);
     } catch (error) {
       await session.release();
       throw error;
