@@ -403,6 +403,8 @@ def main():
             t_last_ck = time.time()
     save()
     log(fh, f"saved {ck_path} at step {step}")
+    if stop["sig"] is not None:
+        return  # stopped from outside: exit now (the held-out pass would hold the cores for minutes)
     hl, hb = heldout_loss(model, hold, device, amp) if hold else (float("nan"), float("nan"))
     log(fh, f"done: step {step}, {elapsed / 60:.1f} min, {tokens_seen / 1e6:.2f} M tokens, "
             f"{tokens_seen / max(elapsed, 1e-9):.0f} tok/s; held-out loss {hl:.4f} nats/token, {hb:.4f} bits/byte")
