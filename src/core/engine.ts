@@ -101,7 +101,7 @@ export interface ScoringWindow {
   readonly start: number;
   readonly end: number;
   readonly firstTarget: number;
-  /** A priority window's first rows only, run early; its rows are scored again by the whole window. */
+  /** A priority window's first rows only, run early; the rest of the window continues from its key/value cache. */
   readonly preview?: boolean;
 }
 
@@ -126,8 +126,9 @@ export function planWindows(tokenCount: number, reused: number, docPerWindow: nu
 /**
  * A preview runs a priority window only as far as the visible range's end, when that is at
  * most this share of the window: with causal attention a row does not depend on the tokens
- * after it, so the preview's rows are the full window's (to float rounding), and the user sees
- * them after a fraction of the window's work. The full window still runs afterwards.
+ * after it, so the preview's rows are the window's (to float rounding), and the user sees
+ * them after a fraction of the window's work. The rest of the window runs later from the
+ * preview's key/value cache (from its start again when the graph has none).
  */
 const PREVIEW_SHARE = 0.6;
 
@@ -161,7 +162,7 @@ export function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, p
     }
     if (allowPreviews && cut - w.start <= PREVIEW_SHARE * (w.end - w.start)) {
       previews.push({ start: w.start, end: cut, firstTarget: w.firstTarget, preview: true });
-      previewed.push(w);
+      previewed.push({ start: w.start, end: w.end, firstTarget: cut });
     } else whole.push(w);
   }
   return { order: [...previews, ...whole, ...previewed, ...rest], priorityCount: previews.length + whole.length };
@@ -328,7 +329,10 @@ export class LanguageModel {
     // Kept: the window of the first change when re-scoring, else the last window (typing
     // usually happens at the end of a new document).
     const keptWindow = this.graph.hasCache ? (reusable ? windows[0] : windows[windows.length - 1]) : undefined;
+    const isKept = (w: ScoringWindow) => keptWindow !== undefined && !w.preview && w.start === keptWindow.start && w.end === keptWindow.end;
     let keptCache: WindowCache | undefined;
+    /** A preview's keys/values, by window start, for the rest of its window. */
+    const previewCaches = new Map<number, WindowCache>();
     let cachedPositions = 0;
     let scoredTokens = reused;
     const idsOf = (w: ScoringWindow) => (bos === null ? Array.from(tokens.ids.subarray(w.start, w.end)) : [bos, ...tokens.ids.subarray(w.start, w.end)]);
@@ -342,10 +346,19 @@ export class LanguageModel {
       const firstRow = first.firstTarget - first.start + shift - 1;
       // Typing in the same window again: the keys/values of the unchanged positions before
       // the first target are taken from the cache instead of being recomputed.
-      const pastLength = cached && cached.start === first.start ? Math.min(commonLength(cached.ids, windowIds), firstRow) : 0;
-      const past = pastLength > 0 ? sliceCache(cached!.cache, pastLength) : null;
-      cachedPositions += pastLength;
-      const keep = first === keptWindow;
+      // The rest of a previewed window: the preview's positions likewise.
+      const fromPreview = previewCaches.get(first.start);
+      const source = fromPreview ?? (cached && cached.start === first.start ? cached : undefined);
+      const pastLength = source ? Math.min(commonLength(source.ids, windowIds), firstRow) : 0;
+      const past = pastLength > 0 ? sliceCache(source!.cache, pastLength) : null;
+      if (fromPreview) previewCaches.delete(first.start);
+      else cachedPositions += pastLength;
+      const keep = isKept(first) || (first.preview === true && this.graph.hasCache);
+      const keepCache = (cache: KvCache | null) => {
+        if (!cache) return;
+        if (first.preview) previewCaches.set(first.start, { start: first.start, ids: windowIds, cache });
+        else keptCache = { start: first.start, ids: windowIds, cache };
+      };
       if (this.graph.scoresInGraph) {
         // Windows of the same shape (every full window after the first) go through together,
         // within the priority part or the rest, never with a cache to feed or keep.
@@ -357,7 +370,7 @@ export class LanguageModel {
           (w + group.length < priorityCount) === inPriority
         ) {
           const next = order[w + group.length]!;
-          if (next === keptWindow || next.preview !== first.preview || next.end - next.start !== first.end - first.start || next.end - next.firstTarget !== scored || cached?.start === next.start) break;
+          if (isKept(next) || next.preview !== first.preview || next.end - next.start !== first.end - first.start || next.end - next.firstTarget !== scored || cached?.start === next.start) break;
           group.push(next);
         }
         // The last row of each window predicts the token after it: analysed, never used.
@@ -368,14 +381,14 @@ export class LanguageModel {
         });
         const sequences = group.map((g, b) => (b === 0 ? windowIds.slice(pastLength) : idsOf(g)));
         const stats = await this.graph.forwardScored(sequences, past, keep, targets, k, displayable, this.info.vocabSize);
-        if (keep && stats.cache) keptCache = { start: first.start, ids: windowIds, cache: stats.cache };
+        if (keep) keepCache(stats.cache);
         group.forEach((g, b) => putRows(stats, b * rows, g.firstTarget, scored));
-        if (!first.preview) scoredTokens += group.length * scored;
+        scoredTokens += group.length * scored;
         w += group.length;
       } else {
         const { start, end, firstTarget } = first;
         const { logits, logitsWidth, cache } = await this.graph.forward(windowIds.slice(pastLength), past, keep);
-        if (keep && cache) keptCache = { start, ids: windowIds, cache };
+        if (keep) keepCache(cache);
         const targetRow = (j: number) => j - start + shift - 1 - pastLength;
         if (this.head && end > firstTarget) {
           const stats = await this.head.run(logits, logitsWidth, targetRow(firstTarget), tokens.ids.subarray(firstTarget, end), k, displayable);
@@ -388,7 +401,7 @@ export class LanguageModel {
             entropies[j] = stats.entropyBits;
           }
         }
-        if (!first.preview) scoredTokens += end - firstTarget;
+        scoredTokens += end - firstTarget;
         w += 1;
       }
       options.onProgress?.(scoredTokens, n);

@@ -246,11 +246,17 @@ describe('engine on the tiny test model', () => {
     const top = priorityOrder(windows, tokens, { start: 0, end: 40 });
     assert.equal(top.priorityCount, 1);
     assert.deepEqual(top.order[0], { start: 0, end: 20, firstTarget: 0, preview: true });
-    assert.deepEqual(top.order.slice(1), windows, 'then every window, in order');
+    assert.deepEqual(top.order[1], { start: 0, end: 127, firstTarget: 20 }, 'then the rest of the previewed window');
+    assert.deepEqual(top.order.slice(2), windows.slice(1), 'then every other window, in order');
     // Visible to near a window's end: no preview, the window itself runs first.
     const late = priorityOrder(windows, tokens, { start: 200, end: 250 });
     assert.ok(late.order.slice(0, late.priorityCount).some((w) => !w.preview));
     assert.equal(late.order.filter((w) => !w.preview).length, windows.length);
+    // Every token is scored exactly once.
+    for (const { order } of [top, late]) {
+      const scored = order.flatMap((w) => Array.from({ length: w.end - w.firstTarget }, (_, i) => w.firstTarget + i)).sort((a, b) => a - b);
+      assert.deepEqual(scored, Array.from({ length: 400 }, (_, i) => i));
+    }
   });
 
   it('predicts the next token after a context', async () => {
