@@ -101,20 +101,27 @@ most {ISSUE13_PROSE}, each code kind at most {ISSUE13_CODE} bits/byte):
 
 
 def continued_training_note():
-    """For a warm-started export: what was trained on top of the first edition, on what."""
+    """For a warm-started export: each run trained on top of the first edition, oldest first,
+    read from the chain of `continued_from` records in config.json."""
     t = json.load(open(os.path.join(DEF, "config.json"))).get("training", {})
-    init = t.get("continued_from")
-    if not init:
+    if not t.get("continued_from"):
         return ""
+    runs = []
+    node = t
+    while node.get("continued_from"):
+        runs.append(node)
+        node = node["continued_from"]
+    first = node  # the first edition, trained from scratch
     stats_path = os.path.join(HERE, "work", "corpus", "stats.json")
     summary = json.load(open(stats_path)).get("summary", {}) if os.path.exists(stats_path) else {}
     corpus = (f"the second-edition corpus ({summary['train_bytes'] / 1e6:.1f} MB from {summary['train_sources']} "
               f"sources, see `NOTICE`)" if summary else "the second-edition corpus")
-    return (f"\nThese weights continue the first edition ({init.get('total_tokens', init.get('tokens', 0)) / 1e6:.1f} M tokens, "
-            f"{init.get('total_steps', init.get('steps', 0))} steps) with {t['tokens'] / 1e6:.2f} M more tokens ({t['steps']} steps, "
-            f"{t['train_seconds'] / 60:.0f} min of step time at `nice 10` on the shared 2 cores) on {corpus}: "
-            f"{t.get('total_tokens', 0) / 1e6:.1f} M tokens in all. The sections below this one describe the "
-            f"first edition's own training and its same-project evaluation.\n")
+    parts = [f"{r['tokens'] / 1e6:.2f} M tokens ({r['steps']} steps, {r['train_seconds'] / 60:.0f} min of step time)"
+             for r in reversed(runs)]
+    return (f"\nThese weights continue the first edition ({first['tokens'] / 1e6:.1f} M tokens, {first['steps']} steps) "
+            f"with {len(runs)} resumable runs at `nice 10` on the shared 2 cores, on {corpus}: {'; then '.join(parts)}. "
+            f"{t.get('total_tokens', 0) / 1e6:.1f} M tokens in all, {t.get('total_steps', 0)} steps. The sections below "
+            f"this one describe the first edition's own training and its same-project evaluation.\n")
 
 
 def write_heldout_section():
