@@ -213,8 +213,8 @@ const DTYPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
  * The order variants are listed in, which is the order the automatic choice follows
  * (GRAPH_CANDIDATES): fp32 first, the model's own probabilities, against which the others are
  * judged; then the most faithful of the smaller ones. Speed ranks them otherwise at 135M-0.5B
- * on this AVX-512 VNNI CPU (BENCHMARKS.md, Real-size models): q8 1.1-1.6x as fast as fp32,
- * q4 0.6-1.1x, fp16 and q4f16 0.4-0.7x; a user who prefers speed picks q8.
+ * on this AVX-512 VNNI CPU (BENCHMARKS.md, Real-size models): q8 1.5-1.7x as fast as fp32,
+ * q4 0.9x, fp16 and q4f16 0.2-0.7x; a user who prefers speed picks q8.
  */
 export const AUTOMATIC_VARIANT_ORDER = ['fp32', 'merged fp32', 'fp16', 'merged fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
 

@@ -1,9 +1,10 @@
 /**
  * Rewrites a causal-LM ONNX graph, in memory, so that it scores tokens itself:
  *
- * - the LM head (the MatMul, MatMulNBits or MatMulBnb4 producing `logits`) runs only on the last `logits_to_keep`
- *   positions of each sequence: a scoring window needs about half of its rows, a next-token
- *   prediction one, and the head is the largest matrix product of a small model;
+ * - the LM head (the MatMul, MatMulNBits or MatMulBnb4 producing `logits`) runs only on the
+ *   last `logits_to_keep` positions of each sequence: a scoring window needs about half of
+ *   its rows, a next-token prediction one, and the head is the largest matrix product of a
+ *   small model; any other node producing the logits runs on every row and its output is cut;
  * - the statistics of those rows (ln P of the target, its rank, the entropy, the top-k) are
  *   computed by extra nodes in the same session and thread pool, the quantities of
  *   `media/score-head.onnx`, so no full-vocabulary logits row is copied into JavaScript.
@@ -11,12 +12,11 @@
  * Only the protobuf framing of the graph is touched (protobufjs's wire-level reader and
  * writer): the model's own nodes and weights are copied byte for byte, straight from the
  * file into the one buffer handed to ONNX Runtime, and the file on disk is never changed,
- * so any Hugging Face export whose head is a float32 MatMul (or a 4-bit one, with float32
- * logits) gets the fast path. Weights in
- * external data files stay there, named by their paths relative to the graph's folder, which
- * the session is then told (`session.model_external_initializers_file_folder_path`). Anything
- * else (other heads, opsets outside 13-23) returns the reason, and the engine uses the graph
- * as it is.
+ * so any Hugging Face export with float32 logits gets the fast path. Weights in external
+ * data files stay there, named by their paths relative to the graph's folder, which the
+ * session is then told (`session.model_external_initializers_file_folder_path`). Anything
+ * else (float16 logits, opsets outside 13-23) returns the reason, and the engine uses the
+ * graph as it is.
  *
  * (Optional inputs with default values inside the exported file would have spared the
  * rewrite, but onnxruntime-node neither lists nor accepts overridable initializers.)
@@ -253,8 +253,8 @@ function rewrite(source: ByteSource, weightsFile: string | undefined): ScoringRe
   // every row and its output is cut, which still keeps the logits inside ONNX Runtime.
   const [hidden] = head.inputs as [string, ...string[]];
   const rewired = head.cutsBefore
-    ? rewireFirstInput(head.bytes, head.fields, PREFIX + 'kept_hidden')
-    : renameOutput(head.bytes, head.fields, 'logits', PREFIX + 'all_logits');
+    ? renameField(head.bytes, head.fields, head.fields.find((n) => n.field === NODE_INPUT)!, PREFIX + 'kept_hidden')
+    : renameField(head.bytes, head.fields, head.fields.find((n) => n.field === NODE_OUTPUT && stringOf(head!.bytes, n) === 'logits')!, PREFIX + 'all_logits');
 
   // The new graph: the old fields as source ranges (the head node replaced), then the additions.
   const graph = new Parts();
@@ -368,27 +368,12 @@ function outputElementType(bytes: Uint8Array, fields: Field[]): number | null {
   return elem ? varintOf(bytes, elem) : null;
 }
 
-/** The node's bytes with its first input renamed. */
-/** The node with its output `from` renamed `to`. */
-function renameOutput(bytes: Uint8Array, fields: Field[], from: string, to: string): Uint8Array {
+/** The node's bytes with the string field `target` (one of its inputs or outputs) replaced by `name`. */
+function renameField(bytes: Uint8Array, fields: Field[], target: Field, name: string): Uint8Array {
   const parts = new Parts();
   for (const f of fields) {
-    if (f.field === NODE_OUTPUT && stringOf(bytes, f) === from) parts.push(Writer.create().uint32((NODE_OUTPUT << 3) | WIRE_BYTES).string(to).finish());
+    if (f === target) parts.push(Writer.create().uint32((f.field << 3) | WIRE_BYTES).string(name).finish());
     else parts.push(bytes.subarray(f.start, f.end));
-  }
-  return parts.materialize(memorySource(bytes));
-}
-
-function rewireFirstInput(bytes: Uint8Array, fields: Field[], input: string): Uint8Array {
-  const parts = new Parts();
-  let first = true;
-  for (const f of fields) {
-    if (f.field === NODE_INPUT && first) {
-      parts.push(Writer.create().uint32((NODE_INPUT << 3) | WIRE_BYTES).string(input).finish());
-      first = false;
-    } else {
-      parts.push(bytes.subarray(f.start, f.end));
-    }
   }
   return parts.materialize(memorySource(bytes));
 }

@@ -192,7 +192,7 @@ export class ModelService implements vscode.Disposable {
   setRemoteApiKey(key: string | undefined): void {
     if (key === this.remoteApiKey) return;
     this.remoteApiKey = key;
-    if (this.settings.remoteUrl !== '') this.update(this.settings, true);
+    this.reconnectRemote();
   }
 
   /** Starts a new inference-server backend (it asks for consent again); nothing for a local model. */

@@ -3,9 +3,9 @@
  * extension host's thread. Requests run one at a time in arrival order; the host cancels
  * what it no longer needs.
  */
-import { OptimizedGraphCache } from '../core/optimizedGraphCache';
 import { parentPort } from 'node:worker_threads';
 import { LanguageModel } from '../core/engine';
+import { OptimizedGraphCache } from '../core/optimizedGraphCache';
 import { CancelledError, type DocumentScores } from '../core/types';
 import { ModelFolderError, resolveModelVariant } from '../core/modelFolder';
 import { nextWordDistribution } from '../core/nextWords';
