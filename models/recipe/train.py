@@ -3,6 +3,7 @@
 CPU (default):  nice -n 10 /usr/bin/python3 models/recipe/train.py --config cpu --budget-min 80
 Long CPU run:   nohup nice -n 10 /usr/bin/python3 models/recipe/train.py --config cpu-long --deadline 17:08 &
 GPU (CUDA):     /usr/bin/python3 models/recipe/train.py --config gpu --out models/recipe/work/ckpt-gpu
+GPU, continuing the shipped model at context 512: models/recipe/gpu_train.sh (section 4c of the README)
 Continue from the shipped model:  ... --init-from models/default  (reads onnx/model.onnx weights)
 
 Every training window is [BOS] + (context-1) tokens of the token stream: 30% of windows
@@ -44,8 +45,9 @@ CONFIGS = {
     # ~4,000 tok/s on 2 Zen 4 cores under bf16 autocast (see README for measurements)
     "cpu": dict(n_layer=6, n_head=4, n_embd=256, n_positions=256, batch=24, lr=1.5e-3, warmup=150,
                 device="cpu", dtype="bfloat16", budget_min=80.0, max_steps=10**9),
-    # many sessions on 2 CPU cores, warm-started from models/default (same shape and tokenizer)
-    "cpu-long": dict(n_layer=6, n_head=4, n_embd=256, n_positions=256, batch=24, lr=8e-4, warmup=60,
+    # many sessions on 2 CPU cores, warm-started from models/default (same shape and tokenizer;
+    # context 512 since the GPU run, batch 12 x 512 = the same 6,144 tokens a step as 24 x 256)
+    "cpu-long": dict(n_layer=6, n_head=4, n_embd=256, n_positions=512, batch=12, lr=8e-4, warmup=60,
                      device="cpu", dtype="bfloat16", budget_min=10**6, max_steps=10**12, schedule="wsd",
                      init_from=os.path.join(os.path.dirname(HERE), "default"),
                      data=os.path.join(HERE, "work", "tok2"),
@@ -54,6 +56,13 @@ CONFIGS = {
     # limit for models/default; it needs weight-only int8 export (not implemented yet).
     "gpu": dict(n_layer=8, n_head=6, n_embd=384, n_positions=512, batch=64, lr=1.0e-3, warmup=200,
                 device="cuda", dtype="bfloat16", budget_min=12.0, max_steps=1500),
+    # one CUDA GPU for a few minutes, continuing the shipped model (same widths and tokenizer) at
+    # twice its context: the position table grows from 256 to 512 rows (+0.13 M parameters)
+    "gpu-long": dict(n_layer=6, n_head=4, n_embd=256, n_positions=512, batch=256, lr=2e-3, warmup=200,
+                     device="cuda", dtype="bfloat16", budget_min=10**6, max_steps=10**12, schedule="wsd",
+                     init_from=os.path.join(os.path.dirname(HERE), "default"),
+                     data=os.path.join(HERE, "work", "tok2"),
+                     heldout=os.path.join(HERE, "work", "corpus", "heldout_projects.jsonl")),
     # one CUDA GPU, fits the 30 MB fp32 limit (~7.0 M parameters, ~28 MB)
     "gpu-fit": dict(n_layer=6, n_head=4, n_embd=256, n_positions=512, batch=64, lr=1.5e-3, warmup=200,
                     device="cuda", dtype="bfloat16", budget_min=10.0, max_steps=2000),
@@ -117,6 +126,12 @@ def load_init_from(model: GPT2, folder: str):
     missing = [k for k in sd if k not in got and not k.endswith("tril")]
     if missing:
         raise SystemExit(f"--init-from {folder}: weights missing in ONNX: {missing[:5]}")
+    wpe = got.get("wpe.weight")
+    if wpe is not None and wpe.shape[0] < sd["wpe.weight"].shape[0]:
+        # a longer context than the folder's: the new rows start as the last learned position,
+        # so positions past the old context first behave like its end, then training separates them
+        grown = wpe[-1:].repeat(sd["wpe.weight"].shape[0] - wpe.shape[0], 1)
+        got["wpe.weight"] = torch.cat([wpe, grown])
     model.load_state_dict(got, strict=False)
 
 
@@ -148,28 +163,28 @@ class Batches:
     def next(self):
         n = self.ctx  # BOS + (ctx-1) tokens as input, ctx targets
         N = len(self.ids)
-        x = np.zeros((self.batch, n), dtype=np.int64)
-        y = np.zeros((self.batch, n), dtype=np.int64)
-        for b in range(self.batch):
-            if self.rng.random() < self.frac:
-                off = int(self.starts[self.rng.integers(len(self.starts))]) + 1
-            else:
-                off = int(self.rng.integers(N))
-            off = min(off, N - n)
-            seg = self.ids[off:off + n].astype(np.int64)
-            x[b, 0] = 0
-            x[b, 1:] = seg[:-1]
-            y[b] = seg
+        # drawn for the whole batch at once: a GPU step is shorter than a Python loop over rows
+        at_doc = self.rng.random(self.batch) < self.frac
+        offs = np.where(at_doc, self.starts[self.rng.integers(len(self.starts), size=self.batch)] + 1,
+                        self.rng.integers(N, size=self.batch))
+        offs = np.minimum(offs, N - n)
+        y = self.ids[offs[:, None] + np.arange(n)].astype(np.int64)
+        x = np.empty_like(y)
+        x[:, 0] = 0
+        x[:, 1:] = y[:, :-1]
         return torch.from_numpy(x), torch.from_numpy(y)
 
 
 @torch.no_grad()
-def heldout_loss(model, windows, device, amp):
-    """(nats/token, bits/byte) over the held-out windows; bits/byte compares tokenizers too."""
+def heldout_loss(model, windows, device):
+    """(nats/token, bits/byte) over the held-out windows; bits/byte compares tokenizers too.
+    In float32, as the exported model runs: under bf16 autocast the hand-written attention's
+    scores are rounded to bf16: the GPU run's final weights (trained with the fused kernel)
+    read 1.32 bits/byte that way against 1.20 in float32."""
     model.eval()
     tot, n, nbytes = 0.0, 0, 0
     for x, y, b in windows:
-        with amp():
+        with torch.autocast(device_type=device, enabled=False):
             logits, _ = model(x.to(device))
         loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.to(device).view(-1), reduction="sum")
         tot += loss.item()
@@ -204,6 +219,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "work", "ckpt"))
     ap.add_argument("--budget-min", type=float, default=None, help="wall-clock training budget (minutes)")
     ap.add_argument("--deadline", default=None, help="absolute UTC stop time HH:MM (today); whichever comes first")
+    ap.add_argument("--minutes", type=float, default=None, help="wsd: stop this many minutes after start (instead "
+                                                               "of --deadline; for a lent machine's short lease)")
+    ap.add_argument("--device", default=None, help="override the config's device (e.g. cpu for a dry run of a GPU config)")
+    ap.add_argument("--slim", default=None, help="also write the final weights alone (no optimizer state) here")
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--ckpt-min", type=float, default=10.0)
     ap.add_argument("--init-from", default=None, help="exported model folder, e.g. models/default")
@@ -236,11 +255,11 @@ def main():
     if args.data is None: args.data = C.get("data", os.path.join(HERE, "work", "tok"))
     if args.heldout is None: args.heldout = C.get("heldout", os.path.join(HERE, "work", "corpus", "heldout_projects.jsonl"))
     wsd = C.get("schedule") == "wsd"
-    if wsd and not args.deadline and not args.bench:
-        raise SystemExit("--schedule wsd needs --deadline HH:MM (UTC) to know when to decay")
+    if wsd and not args.deadline and args.minutes is None and not args.bench:
+        raise SystemExit("--schedule wsd needs --deadline HH:MM (UTC) or --minutes to know when to decay")
     budget_s = 60 * (args.budget_min if args.budget_min is not None else C["budget_min"])
     max_steps = args.max_steps or C["max_steps"]
-    device = C["device"]
+    device = C["device"] = args.device or C["device"]
     torch.manual_seed(args.seed)
     if device == "cpu":
         torch.set_num_threads(args.threads)
@@ -267,7 +286,7 @@ def main():
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     model.to(device)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=C["lr"], betas=(0.9, 0.95), eps=1e-8)
+                            lr=C["lr"], betas=(0.9, 0.95), eps=1e-8, **({"fused": True} if device == "cuda" else {}))
     muon = Muon(hidden, lr=args.muon_lr) if args.optim == "muon" else None
     data = Batches(os.path.join(args.data, "train.bin"), cfg.n_positions, C["batch"], args.seed)
     step, elapsed, tokens_seen = 0, 0.0, 0
@@ -275,7 +294,7 @@ def main():
     start_lr = 0.0  # ... from the LR the checkpoint was saved at (0 for a warm start)
     init_info = None  # what a warm start began from (its own training, for the totals)
     if os.path.exists(ck_path) and not args.bench:
-        ck = torch.load(ck_path, map_location=device)
+        ck = torch.load(ck_path, map_location=device, weights_only=False)  # our own file; it holds RNG states
         if ck["cfg"] != cfg.to_dict():
             raise SystemExit(f"checkpoint config {ck['cfg']} != {cfg.to_dict()}; use another --out")
         model.load_state_dict(ck["model"])
@@ -286,7 +305,7 @@ def main():
         start_lr = ck.get("lr", 0.0)
         init_info = ck.get("init_from")
         data.set_state(ck["data_rng"])
-        torch.set_rng_state(ck["torch_rng"])
+        torch.set_rng_state(ck["torch_rng"].cpu())  # map_location moved it to the device
         log(fh, f"resumed from {ck_path} at step {step}, {elapsed / 60:.1f} min, {tokens_seen / 1e6:.2f} M tokens")
     elif args.init_from and not args.bench:
         load_init_from(model, args.init_from)
@@ -306,6 +325,10 @@ def main():
         # the schedule treats the remaining time to the deadline as the budget end
         budget_s = min(budget_s, elapsed + (deadline - time.time()))
         log(fh, f"deadline {args.deadline} UTC -> effective budget {budget_s / 60:.1f} min")
+    elif args.minutes is not None:
+        deadline = time.time() + 60 * args.minutes
+        budget_s = min(budget_s, elapsed + 60 * args.minutes)
+        log(fh, f"stopping in {args.minutes:.1f} min")
 
     hold = make_heldout_windows(os.path.join(args.data, "tokenizer.json"), args.heldout, cfg.n_positions) \
         if os.path.exists(args.heldout) and not args.bench else []
@@ -396,16 +419,22 @@ def main():
             t_log, tok_log = now, 0
         if time.time() - t_last_ck >= args.ckpt_min * 60:
             save()  # first: the held-out pass can take minutes on a busy machine
-            hl, hb = heldout_loss(model, hold, device, amp) if hold else (float("nan"), float("nan"))
+            hl, hb = heldout_loss(model, hold, device) if hold else (float("nan"), float("nan"))
             log(fh, f"checkpoint step {step}; held-out loss {hl:.4f} nats/token, {hb:.4f} bits/byte")
             if data.reload_if_changed():
                 log(fh, f"train.bin changed: now {len(data.ids) / 1e6:.2f} M tokens")
             t_last_ck = time.time()
     save()
     log(fh, f"saved {ck_path} at step {step}")
+    if args.slim:
+        ck = torch.load(ck_path, map_location="cpu", weights_only=False)
+        del ck["opt"], ck["data_rng"], ck["torch_rng"]
+        ck.pop("muon", None)
+        torch.save(ck, args.slim)
+        log(fh, f"weights alone -> {args.slim}")
     if stop["sig"] is not None:
         return  # stopped from outside: exit now (the held-out pass would hold the cores for minutes)
-    hl, hb = heldout_loss(model, hold, device, amp) if hold else (float("nan"), float("nan"))
+    hl, hb = heldout_loss(model, hold, device) if hold else (float("nan"), float("nan"))
     log(fh, f"done: step {step}, {elapsed / 60:.1f} min, {tokens_seen / 1e6:.2f} M tokens, "
             f"{tokens_seen / max(elapsed, 1e-9):.0f} tok/s; held-out loss {hl:.4f} nats/token, {hb:.4f} bits/byte")
 

@@ -116,10 +116,12 @@ def continued_training_note():
     summary = json.load(open(stats_path)).get("summary", {}) if os.path.exists(stats_path) else {}
     corpus = (f"the second-edition corpus ({summary['train_bytes'] / 1e6:.1f} MB from {summary['train_sources']} "
               f"sources, see `NOTICE`)" if summary else "the second-edition corpus")
-    parts = [f"{r['tokens'] / 1e6:.2f} M tokens ({r['steps']} steps, {r['train_seconds'] / 60:.0f} min of step time)"
-             for r in reversed(runs)]
+    where = {"cpu-long": "on the shared 2 CPU cores at `nice 10`",
+             "gpu-long": "on one lent GPU (NVIDIA H200) at context 512, batch 256 x 512"}
+    parts = [f"{r['tokens'] / 1e6:.2f} M tokens ({r['steps']} steps, {r['train_seconds'] / 60:.0f} min of step time, "
+             f"{where.get(r.get('config'), r.get('config', '?'))})" for r in reversed(runs)]
     return (f"\nThese weights continue the first edition ({first['tokens'] / 1e6:.1f} M tokens, {first['steps']} steps) "
-            f"with {len(runs)} resumable runs at `nice 10` on the shared 2 cores, on {corpus}: {'; then '.join(parts)}. "
+            f"with {len(runs)} resumable runs on {corpus}: {'; then '.join(parts)}. "
             f"{t.get('total_tokens', 0) / 1e6:.1f} M tokens in all, {t.get('total_steps', 0)} steps. The sections below "
             f"this one describe the first edition's own training and its same-project evaluation.\n")
 

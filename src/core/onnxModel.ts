@@ -506,7 +506,7 @@ export const SCORED_CELLS_PER_RUN = 1 << 25;
  * With 1 GiB, of which the statistics' intermediates take 512 MB: SmolLM2-135M (cache 92 KB
  * and attention 49 KB a position) gets windows of about 3,800 tokens, Qwen2.5-0.5B (49 + 25
  * KB) about 7,300, and a graph whose logits JavaScript analyses about 2,000 at SmolLM2's
- * 49,152-wide logits (393 KB a position); the default model its whole 256-token context.
+ * 49,152-wide logits (393 KB a position); the default model its whole 512-token context.
  */
 export const WINDOW_MEMORY_BUDGET = 1 << 30;
 

@@ -1,8 +1,9 @@
 /**
  * Parity of the shipped models with their PyTorch references (written by models/recipe):
  * - tokenizer: @huggingface/tokenizers gives the Python ids, and decode(encode(x)) == x;
- * - ONNX (onnxruntime-node) log-probs equal PyTorch's within 1e-4, in one full pass, in two
- *   chunks through the KV cache (past_key_values -> present), and left-padded in a batch;
+ * - ONNX (onnxruntime-node) log-probs equal PyTorch's, in one full pass, in two chunks through
+ *   the KV cache (past_key_values -> present), and left-padded in a batch: within 1e-4 for
+ *   models/tiny, 1e-3 for models/default (DEFAULT_MODEL_VS_PYTORCH says why);
  * for models/default (test/fixtures/models/default-parity.json) and models/tiny
  * (models/tiny/reference.json, including its sliding-window case).
  */
@@ -12,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { DEFAULT_MODEL_VS_PYTORCH } from '../helpers/maxAbsDiff';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TOL = 1e-4;
@@ -212,7 +214,7 @@ describe('models/default parity with PyTorch', () => {
     for (const t of texts) assert.equal(tok.decode(tok.encode(t).ids), t, JSON.stringify(t));
   });
 
-  test('ONNX log-probs equal PyTorch within 1e-4: full pass and two chunks through the KV cache', async (t) => {
+  test('ONNX log-probs equal PyTorch within 1e-3: full pass and two chunks through the KV cache', async (t) => {
     let tokens = 0;
     let maxFull = 0;
     let maxSplit = 0;
@@ -225,16 +227,16 @@ describe('models/default parity with PyTorch', () => {
     }
     t.diagnostic(`${tokens} tokens, max |diff| full ${maxFull.toExponential(2)}, KV cache ${maxSplit.toExponential(2)}`);
     assert.ok(tokens >= 2000, `fixture has only ${tokens} tokens`);
-    assert.ok(maxFull <= TOL, `full pass max |diff| ${maxFull}`);
-    assert.ok(maxSplit <= TOL, `KV-cache max |diff| ${maxSplit}`);
+    assert.ok(maxFull <= DEFAULT_MODEL_VS_PYTORCH, `full pass max |diff| ${maxFull}`);
+    assert.ok(maxSplit <= DEFAULT_MODEL_VS_PYTORCH, `KV-cache max |diff| ${maxSplit}`);
   });
 
   test('padding masked by attention_mask does not change log-probs', async () => {
     const d = fx.documents[0]!;
     const ids = d.ids.slice(0, 100);
     const [padded, longer] = await model.paddedBatch(ids, 5);
-    assert.ok(maxAbsDiff(padded!, d.logprobs.slice(0, 100)) <= TOL);
-    assert.ok(maxAbsDiff(longer!, d.logprobs.slice(0, 100)) <= TOL);
+    assert.ok(maxAbsDiff(padded!, d.logprobs.slice(0, 100)) <= DEFAULT_MODEL_VS_PYTORCH);
+    assert.ok(maxAbsDiff(longer!, d.logprobs.slice(0, 100)) <= DEFAULT_MODEL_VS_PYTORCH);
   });
 
   // How long it takes is measured by `npm run bench` (BENCHMARKS.md); here, that the
