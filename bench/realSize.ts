@@ -105,7 +105,7 @@ function buildChild(): string {
   return out;
 }
 
-interface ChildResult { loadMs: number; visibleMs: number; totalMs: number; tokens: number; windowSize: number; hwmAfterLoadMb: number; hwmMb: number }
+interface ChildResult { loadMs: number; firstMs: number; visibleMs: number; totalMs: number; tokens: number; windowSize: number; hwmAfterLoadMb: number; hwmMb: number }
 
 function runChild(child: string, folder: string, graphFile: string, textFile: string, threads: number, graphCache: string | null): ChildResult {
   const env = { ...process.env };
@@ -227,7 +227,7 @@ export async function runRealSize(options: RealSizeOptions): Promise<string> {
       const cached = fp32.files.length === 1;
       rows.push([`load, fp32 (${fmt(fileMb)} MB of files): without / saving / from the optimized-graph cache`, `${fmt(plain.loadMs)} / ${fmt(first.loadMs)} / ${fmt(second.loadMs)} ms`, '',
         cached ? 'second load target <= 3,000 ms' : 'graphs with external data are not cached: three plain loads']);
-      rows.push([`cold start to the visible part's scores (first 3,000 characters of ${fmt(second.tokens)} tokens; window ${fmt(second.windowSize)})`, `${fmt(second.visibleMs)} ms (all: ${fmt(second.totalMs)} ms)`, '', 'target < 2,000 ms']);
+      rows.push([`cold start to the first colours / the visible part's scores (first 3,000 characters of ${fmt(second.tokens)} tokens; window ${fmt(second.windowSize)})`, `${fmt(second.firstMs)} / ${fmt(second.visibleMs)} ms (all: ${fmt(second.totalMs)} ms)`, '', 'target < 2,000 ms']);
       rows.push([`peak RSS, after the load / after scoring (fresh process, no cache)`, `${fmt(plain.hwmAfterLoadMb)} / ${fmt(plain.hwmMb)} MB`, '', `${fmt(plain.hwmAfterLoadMb / fileMb, 2)}x / ${fmt(plain.hwmMb / fileMb, 2)}x the files (target <= 1.5x + a stated constant)`]);
       if (cached) rows.push([`peak RSS, loaded from the optimized-graph cache`, `${fmt(second.hwmAfterLoadMb)} / ${fmt(second.hwmMb)} MB`, '', `${fmt(second.hwmAfterLoadMb / fileMb, 2)}x / ${fmt(second.hwmMb / fileMb, 2)}x the files`]);
     } finally {

@@ -31,6 +31,8 @@ export interface LoadOptions {
   readonly windowsPerRun?: number;
   /** Window tokens x graph bytes from which a priority window is previewed (default `PREVIEW_MIN_WORK`); for tests. */
   readonly previewMinWork?: number;
+  /** Tokens x graph bytes of a preview's first stage (default `PREVIEW_FIRST_STAGE_WORK`); for tests. */
+  readonly previewFirstStageWork?: number;
 }
 
 
@@ -135,20 +137,40 @@ const PREVIEW_SHARE = 0.6;
 /**
  * A preview is worth its extra work only when a window is slow: window tokens x the graph's
  * bytes at least this (about 40 ms of work here). The bundled model's whole window is
- * 256 x 27.7 MB = 7e9: never previewed; a SmolLM2-135M window of 3,800 tokens is 2.5e12.
+ * 512 x 28.0 MB = 1.4e10: never previewed; a SmolLM2-135M window of 3,800 tokens is 2.5e12.
  */
 const PREVIEW_MIN_WORK = 2e10;
 
 /**
+ * A long preview runs in two stages, both feeding the same key/value cache: first this much
+ * work (tokens x graph bytes: 184 tokens of SmolLM2-135M's 652 MB, ~0.4 s here; 48 of
+ * Qwen2.5-0.5B's 2.5 GB), reported at once, so the first visible lines are coloured while the
+ * rest of the visible range runs. Only with a cache, and only when the rest is at least as long.
+ * (Bytes understate a quantized graph's work: a q8 file's first stage is 4x as many tokens.)
+ */
+const PREVIEW_FIRST_STAGE_WORK = 1.2e11;
+
+/** Where `priorityOrder` puts the windows; the partial snapshots are reported after `reportAfter` of them. */
+export interface PriorityOrder {
+  readonly order: ScoringWindow[];
+  /** The first `priorityCount` windows cover the priority range. */
+  readonly priorityCount: number;
+  /** Counts of windows after which a snapshot is reported (the first stages, then `priorityCount`). */
+  readonly reportAfter: readonly number[];
+}
+
+/**
  * Windows are independent of each other, so the ones covering the priority range (what
  * the user sees) can run first, each cut short by a preview where that saves most of its
- * work; a snapshot is reported once those `priorityCount` are done.
+ * work, and a long preview split in two stages (`firstStageTokens`); a snapshot is reported
+ * after the first stages and once the `priorityCount` windows are done.
  */
-export function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, priority: ScoreOptions['priority'], allowPreviews = true): { order: ScoringWindow[]; priorityCount: number } {
-  if (!priority) return { order: windows, priorityCount: 0 };
+export function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, priority: ScoreOptions['priority'], allowPreviews = true, firstStageTokens = Infinity): PriorityOrder {
+  if (!priority) return { order: windows, priorityCount: 0, reportAfter: [] };
   const isPriority = (w: ScoringWindow) => w.firstTarget < w.end && tokens.starts[w.firstTarget]! < priority.end && tokens.ends[w.end - 1]! > priority.start;
   const first = windows.filter(isPriority);
   const rest = windows.filter((w) => !isPriority(w));
+  const firstStages: ScoringWindow[] = [];
   const previews: ScoringWindow[] = [];
   const whole: ScoringWindow[] = [];
   const previewed: ScoringWindow[] = [];
@@ -161,11 +183,20 @@ export function priorityOrder(windows: ScoringWindow[], tokens: TokenizedText, p
       else hi = mid;
     }
     if (allowPreviews && cut - w.start <= PREVIEW_SHARE * (w.end - w.start)) {
-      previews.push({ start: w.start, end: cut, firstTarget: w.firstTarget, preview: true });
+      const stage = w.firstTarget + firstStageTokens;
+      if (cut - stage >= firstStageTokens) {
+        firstStages.push({ start: w.start, end: stage, firstTarget: w.firstTarget, preview: true });
+        previews.push({ start: w.start, end: cut, firstTarget: stage, preview: true });
+      } else previews.push({ start: w.start, end: cut, firstTarget: w.firstTarget, preview: true });
       previewed.push({ start: w.start, end: w.end, firstTarget: cut });
     } else whole.push(w);
   }
-  return { order: [...previews, ...whole, ...previewed, ...rest], priorityCount: previews.length + whole.length };
+  const priorityCount = firstStages.length + previews.length + whole.length;
+  return {
+    order: [...firstStages, ...previews, ...whole, ...previewed, ...rest],
+    priorityCount,
+    reportAfter: firstStages.length > 0 ? [firstStages.length, priorityCount] : [priorityCount],
+  };
 }
 
 /** The score columns being filled for one scoring. */
@@ -242,6 +273,7 @@ export class LanguageModel {
     /** Null: chosen per scoring from the stride and the vocabulary. */
     private readonly windowsPerRun: number | null,
     private readonly previewMinWork: number,
+    private readonly previewFirstStageWork: number,
   ) {}
 
   static async load(path: string, options: LoadOptions = {}): Promise<LanguageModel> {
@@ -278,7 +310,7 @@ export class LanguageModel {
       const headPath = graph.scoresInGraph ? null : options.scoreHead === undefined ? findScoreHead() : options.scoreHead;
       // One thread: the head's work is small, and a second thread only adds contention.
       const head = headPath ? await ScoreHead.load(headPath, 1) : null;
-      return new LanguageModel(info, tokenizer, graph, head, options.windowsPerRun ? Math.max(1, Math.floor(options.windowsPerRun)) : null, options.previewMinWork ?? PREVIEW_MIN_WORK);
+      return new LanguageModel(info, tokenizer, graph, head, options.windowsPerRun ? Math.max(1, Math.floor(options.windowsPerRun)) : null, options.previewMinWork ?? PREVIEW_MIN_WORK, options.previewFirstStageWork ?? PREVIEW_FIRST_STAGE_WORK);
     } catch (error) {
       await graph.release();
       throw error;
@@ -321,7 +353,9 @@ export class LanguageModel {
     if (reusable && reused > 0) out.copyPrefix(reusable, reused);
     const columns = () => ({ tokenCount: n, ids: tokens.ids, starts: tokens.starts, ends: tokens.ends, ...out.columns(), exactOffsets: tokens.exactOffsets });
     const windows = planWindows(n, reused, docPerWindow, stride, bos !== null);
-    const { order, priorityCount } = priorityOrder(windows, tokens, options.priority, window * this.graph.fileBytes >= this.previewMinWork);
+    // Stages feed one another's keys/values: without a cache each would start over.
+    const firstStageTokens = this.graph.hasCache ? Math.max(1, Math.floor(this.previewFirstStageWork / this.graph.fileBytes)) : Infinity;
+    const { order, priorityCount, reportAfter } = priorityOrder(windows, tokens, options.priority, window * this.graph.fileBytes >= this.previewMinWork, firstStageTokens);
 
     const shift = bos === null ? 0 : 1;
     const windowsPerRun = this.windowsPerRun ?? Math.max(1, Math.min(MAX_WINDOWS_PER_RUN, Math.floor(MAX_STATISTICS_CELLS / ((stride + 1) * this.info.vocabSize))));
@@ -405,7 +439,7 @@ export class LanguageModel {
         w += 1;
       }
       options.onProgress?.(scoredTokens, n);
-      if (w === priorityCount && priorityCount < order.length) {
+      if (reportAfter.includes(w) && w < order.length) {
         options.onPartial?.({ ...columns(), summary: summarise(logprobs, text), reusedTokens: reused, cachedPositions, windowSize: window, stride });
       }
     }

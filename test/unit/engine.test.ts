@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LanguageModel, planWindows, priorityOrder } from '../../src/core/engine';
@@ -239,6 +239,32 @@ describe('engine on the tiny test model', () => {
     assert.ok(scored >= 60, `the whole first window (${scored} rows) came first`);
   });
 
+  it('a long preview runs in two stages through one cache: two partial results, the first with the first lines, the same end result', async () => {
+    const text = reference.cases.find((x) => x.windowed)!.text.repeat(3);
+    const graphBytes = statSync(join(TINY_MODEL, 'onnx', 'model.onnx')).size;
+    // The first stage: 6 tokens (the default is a fraction of a second of a large model's work).
+    const model = await LanguageModel.load(TINY_MODEL, { threads: 1, previewMinWork: 0, previewFirstStageWork: 6 * graphBytes });
+    try {
+      const plain = await model.score(text, { windowSize: 64, stride: 32 });
+      const priority = { start: 0, end: 40 };
+      const partials: Float64Array[] = [];
+      const scored = await model.score(text, { windowSize: 64, stride: 32, priority, onPartial: (p) => partials.push(p.logprobs.slice()) });
+      assert.ok(maxAbsDiff(scored.logprobs, plain.logprobs) < 1e-5, 'the stages do not change the end result');
+      assert.equal(partials.length, 2, 'the first stage, then the whole visible part');
+      const firstAfter = plain.starts.findIndex((s) => s >= priority.end);
+      assert.ok(firstAfter >= 12 && firstAfter <= 0.6 * 63, `${firstAfter} visible tokens: long enough for two stages`);
+      const scoredIn = (lps: Float64Array) => Array.from(lps.keys()).filter((i) => !Number.isNaN(lps[i]!));
+      // The first scored token: 0 after a BOS, else 1.
+      const first = Number.isNaN(plain.logprobs[0]!) ? 1 : 0;
+      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+      assert.deepEqual(scoredIn(partials[0]!), range(first, first + 6), 'the first stage: 6 tokens');
+      assert.deepEqual(scoredIn(partials[1]!), range(first, firstAfter), 'then the whole visible part');
+      for (const i of scoredIn(partials[1]!)) assert.ok(Math.abs(partials[1]![i]! - plain.logprobs[i]!) < 1e-5, `visible token ${i}`);
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('priorityOrder previews only windows whose visible part is short, and keeps every window', () => {
     const starts = Int32Array.from({ length: 400 }, (_, i) => i * 2);
     const tokens = { ids: new Int32Array(400), starts, ends: starts.map((s) => s + 2), exactOffsets: true } as unknown as Parameters<typeof priorityOrder>[1];
@@ -252,8 +278,19 @@ describe('engine on the tiny test model', () => {
     const late = priorityOrder(windows, tokens, { start: 200, end: 250 });
     assert.ok(late.order.slice(0, late.priorityCount).some((w) => !w.preview));
     assert.equal(late.order.filter((w) => !w.preview).length, windows.length);
+    assert.deepEqual([top.reportAfter, late.reportAfter], [[1], [late.priorityCount]]);
+    // A long visible part with a first stage of 10 tokens: two previews through one cache.
+    const staged = priorityOrder(windows, tokens, { start: 0, end: 100 }, true, 10);
+    assert.deepEqual(staged.order.slice(0, 3), [
+      { start: 0, end: 10, firstTarget: 0, preview: true },
+      { start: 0, end: 50, firstTarget: 10, preview: true },
+      { start: 0, end: 127, firstTarget: 50 },
+    ]);
+    assert.deepEqual(staged.reportAfter, [1, 2]);
+    // A visible part shorter than two stages: one preview.
+    assert.equal(priorityOrder(windows, tokens, { start: 0, end: 30 }, true, 10).order.filter((w) => w.preview).length, 1);
     // Every token is scored exactly once.
-    for (const { order } of [top, late]) {
+    for (const { order } of [top, late, staged]) {
       const scored = order.flatMap((w) => Array.from({ length: w.end - w.firstTarget }, (_, i) => w.firstTarget + i)).sort((a, b) => a - b);
       assert.deepEqual(scored, Array.from({ length: 400 }, (_, i) => i));
     }
