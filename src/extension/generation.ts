@@ -48,8 +48,11 @@ export class GenerationController implements vscode.Disposable {
   private run: Run | undefined;
   private lastDraw: GenerationDraw | null = null;
   private message = '';
-  /** Set while a step's own edit is applied, so its change event is not taken for typing. */
-  private applying: string | undefined;
+  /**
+   * The step's own edit while it is applied, so its change event is not taken for typing; an
+   * edit of the user's that lands meanwhile (both can be applied) still stops the run.
+   */
+  private applying: { readonly uri: string; readonly offset: number; readonly text: string } | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -60,7 +63,8 @@ export class GenerationController implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (event.contentChanges.length === 0 || this.run?.uri !== event.document.uri.toString()) return;
-        if (this.applying === event.document.uri.toString()) return;
+        const own = this.applying;
+        if (own?.uri === event.document.uri.toString() && event.contentChanges.every((c) => c.rangeOffset === own.offset && c.rangeLength === 0 && c.text === own.text)) return;
         this.stop('Stopped: the document was edited.');
       }),
       vscode.workspace.onDidCloseTextDocument((document) => {
@@ -200,7 +204,7 @@ export class GenerationController implements vscode.Disposable {
     const word = result.words[choice.index]!;
     const eol = document.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
     const inserted = word.completion.replace(/\r\n|\r|\n/g, eol);
-    this.applying = run.uri;
+    this.applying = { uri: run.uri, offset, text: inserted };
     let applied: boolean;
     try {
       applied = await editor.edit((builder) => builder.insert(document.positionAt(offset), inserted), { undoStopBefore: true, undoStopAfter: true });
@@ -208,8 +212,8 @@ export class GenerationController implements vscode.Disposable {
       this.applying = undefined;
     }
     if (!applied) {
-      // Refused because the user typed while it was being applied (that edit is not seen as
-      // typing above, during `applying`): say so, as when the typing comes between steps.
+      // Refused because the user typed while it was being applied: say so, as when the typing
+      // comes between steps.
       this.message = document.version !== version ? 'Stopped: the document was edited.' : 'Stopped: the editor refused the edit.';
       return false;
     }
