@@ -146,7 +146,7 @@ const PREVIEW_MIN_WORK = 2e10;
  * work (tokens x graph bytes: 184 tokens of SmolLM2-135M's 652 MB, ~0.4 s here; 48 of
  * Qwen2.5-0.5B's 2.5 GB), reported at once, so the first visible lines are coloured while the
  * rest of the visible range runs. Only with a cache, and only when the rest is at least as long.
- * (Bytes understate a quantized graph's work: a q8 file's first stage is 4x as many tokens.)
+ * For a quantized graph, 4 bytes a parameter stand for its bytes (`workBytes`).
  */
 const PREVIEW_FIRST_STAGE_WORK = 1.2e11;
 
@@ -274,6 +274,12 @@ export class LanguageModel {
     private readonly windowsPerRun: number | null,
     private readonly previewMinWork: number,
     private readonly previewFirstStageWork: number,
+    /**
+     * Bytes standing for a token's work in the preview rules: the graph's, or 4 bytes a
+     * parameter where that is more (a quantized file's bytes understate its work: q8's are a
+     * quarter of fp32's, its speed x1.5).
+     */
+    private readonly workBytes: number,
   ) {}
 
   static async load(path: string, options: LoadOptions = {}): Promise<LanguageModel> {
@@ -310,7 +316,7 @@ export class LanguageModel {
       const headPath = graph.scoresInGraph ? null : options.scoreHead === undefined ? findScoreHead() : options.scoreHead;
       // One thread: the head's work is small, and a second thread only adds contention.
       const head = headPath ? await ScoreHead.load(headPath, 1) : null;
-      return new LanguageModel(info, tokenizer, graph, head, options.windowsPerRun ? Math.max(1, Math.floor(options.windowsPerRun)) : null, options.previewMinWork ?? PREVIEW_MIN_WORK, options.previewFirstStageWork ?? PREVIEW_FIRST_STAGE_WORK);
+      return new LanguageModel(info, tokenizer, graph, head, options.windowsPerRun ? Math.max(1, Math.floor(options.windowsPerRun)) : null, options.previewMinWork ?? PREVIEW_MIN_WORK, options.previewFirstStageWork ?? PREVIEW_FIRST_STAGE_WORK, Math.max(graph.fileBytes, 4 * (folder.config.parameters ?? 0)));
     } catch (error) {
       await graph.release();
       throw error;
@@ -354,8 +360,8 @@ export class LanguageModel {
     const columns = () => ({ tokenCount: n, ids: tokens.ids, starts: tokens.starts, ends: tokens.ends, ...out.columns(), exactOffsets: tokens.exactOffsets });
     const windows = planWindows(n, reused, docPerWindow, stride, bos !== null);
     // Stages feed one another's keys/values: without a cache each would start over.
-    const firstStageTokens = this.graph.hasCache ? Math.max(1, Math.floor(this.previewFirstStageWork / this.graph.fileBytes)) : Infinity;
-    const { order, priorityCount, reportAfter } = priorityOrder(windows, tokens, options.priority, window * this.graph.fileBytes >= this.previewMinWork, firstStageTokens);
+    const firstStageTokens = this.graph.hasCache ? Math.max(1, Math.floor(this.previewFirstStageWork / this.workBytes)) : Infinity;
+    const { order, priorityCount, reportAfter } = priorityOrder(windows, tokens, options.priority, window * this.workBytes >= this.previewMinWork, firstStageTokens);
 
     const shift = bos === null ? 0 : 1;
     const windowsPerRun = this.windowsPerRun ?? Math.max(1, Math.min(MAX_WINDOWS_PER_RUN, Math.floor(MAX_STATISTICS_CELLS / ((stride + 1) * this.info.vocabSize))));

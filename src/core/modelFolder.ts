@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { estimateParameters } from './modelDescription';
 
 export type ModelFolderErrorCode =
   | 'folder-missing'
@@ -73,6 +74,8 @@ export interface ModelConfig {
   readonly headDim: number | undefined;
   readonly bosTokenId: number | undefined;
   readonly eosTokenId: number | undefined;
+  /** Estimated from the dimensions (`estimateParameters`); absent when they are missing. */
+  readonly parameters?: number;
 }
 
 export function readModelFolder(path: string, graphFile?: string): ModelFolder {
@@ -167,7 +170,12 @@ export function parseModelConfig(
     headDim,
     bosTokenId: firstNumber(config.bos_token_id, generationConfig.bos_token_id),
     eosTokenId: firstNumber(config.eos_token_id, generationConfig.eos_token_id),
+    ...withParameters(estimateParameters(config)),
   };
+}
+
+function withParameters(parameters: number | undefined): { parameters?: number } {
+  return parameters === undefined ? {} : { parameters };
 }
 
 function modelName(config: Record<string, unknown>, path: string): string {

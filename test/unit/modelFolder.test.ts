@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/core/engine';
+import { parseModelConfig } from '../../src/core/modelFolder';
 import { assertLoadFails } from '../helpers/modelFolders';
 import { TINY_MODEL } from '../helpers/tokenizers';
 
@@ -58,5 +59,14 @@ describe('broken model folders each get their own message', () => {
     const model = await LanguageModel.load(dir, { threads: 1 });
     assert.equal(model.info.vocabSize, 400);
     await model.dispose();
+  });
+});
+
+describe('parseModelConfig', () => {
+  it('estimates the parameters from the dimensions (the preview rules size a quantized graph by them), and leaves them out when dimensions are missing', () => {
+    const tiny = JSON.parse(readFileSync(join(TINY_MODEL, 'config.json'), 'utf8')) as Record<string, unknown>;
+    // 400 x 32 embeddings + 64 x 32 positions + 2 layers x (4 x 32 x 32 attention + 2 x 32 x 128 MLP)
+    assert.equal(parseModelConfig(tiny, {}, {}, TINY_MODEL).parameters, 400 * 32 + 64 * 32 + 2 * (4 * 32 * 32 + 2 * 32 * 128));
+    assert.equal('parameters' in parseModelConfig({ n_positions: 64 }, {}, {}, 'x'), false);
   });
 });
