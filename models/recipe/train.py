@@ -346,11 +346,14 @@ def main():
             return C["lr"] * (step + 1) / C["warmup"]
         return C["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
+    def weights():
+        """What export_default.py and eval.py read: the weights and the training record."""
+        return {"cfg": cfg.to_dict(), "model": model.state_dict(), "step": step, "elapsed": elapsed,
+                "tokens": tokens_seen, "config_name": args.config, "train_config": C, "arch": args.arch,
+                "optim": args.optim, "lr": lr, "init_from": init_info}
+
     def save():
-        ck = {"cfg": cfg.to_dict(), "model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-              "elapsed": elapsed, "tokens": tokens_seen, "data_rng": data.state(), "torch_rng": torch.get_rng_state(),
-              "config_name": args.config, "train_config": C, "arch": args.arch, "optim": args.optim, "lr": lr,
-              "init_from": init_info}
+        ck = {**weights(), "opt": opt.state_dict(), "data_rng": data.state(), "torch_rng": torch.get_rng_state()}
         if muon is not None:
             ck["muon"] = muon.state_dict()
         torch.save(ck, ck_path + ".tmp")
@@ -427,10 +430,7 @@ def main():
     save()
     log(fh, f"saved {ck_path} at step {step}")
     if args.slim:
-        ck = torch.load(ck_path, map_location="cpu", weights_only=False)
-        del ck["opt"], ck["data_rng"], ck["torch_rng"]
-        ck.pop("muon", None)
-        torch.save(ck, args.slim)
+        torch.save(weights(), args.slim)
         log(fh, f"weights alone -> {args.slim}")
     if stop["sig"] is not None:
         return  # stopped from outside: exit now (the held-out pass would hold the cores for minutes)

@@ -74,8 +74,8 @@ export interface ModelConfig {
   readonly headDim: number | undefined;
   readonly bosTokenId: number | undefined;
   readonly eosTokenId: number | undefined;
-  /** Estimated from the dimensions (`estimateParameters`); absent when they are missing. */
-  readonly parameters?: number;
+  /** Estimated from the dimensions (`estimateParameters`). */
+  readonly parameters: number | undefined;
 }
 
 export function readModelFolder(path: string, graphFile?: string): ModelFolder {
@@ -170,12 +170,8 @@ export function parseModelConfig(
     headDim,
     bosTokenId: firstNumber(config.bos_token_id, generationConfig.bos_token_id),
     eosTokenId: firstNumber(config.eos_token_id, generationConfig.eos_token_id),
-    ...withParameters(estimateParameters(config)),
+    parameters: estimateParameters(config),
   };
-}
-
-function withParameters(parameters: number | undefined): { parameters?: number } {
-  return parameters === undefined ? {} : { parameters };
 }
 
 function modelName(config: Record<string, unknown>, path: string): string {

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { DEFAULT_MODEL_VS_PYTORCH } from '../helpers/maxAbsDiff';
+import { DEFAULT_MODEL_VS_PYTORCH, maxAbsDiff } from '../helpers/maxAbsDiff';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TOL = 1e-4;
@@ -140,13 +140,6 @@ class Model {
     }
     return out;
   }
-}
-
-function maxAbsDiff(a: number[], b: number[]): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 function loadTokenizer(dir: string): Tokenizer {

@@ -63,10 +63,10 @@ describe('broken model folders each get their own message', () => {
 });
 
 describe('parseModelConfig', () => {
-  it('estimates the parameters from the dimensions (the preview rules size a quantized graph by them), and leaves them out when dimensions are missing', () => {
+  it('estimates the parameters from the dimensions (the preview rules size a quantized graph by them), and none when dimensions are missing', () => {
     const tiny = JSON.parse(readFileSync(join(TINY_MODEL, 'config.json'), 'utf8')) as Record<string, unknown>;
     // 400 x 32 embeddings + 64 x 32 positions + 2 layers x (4 x 32 x 32 attention + 2 x 32 x 128 MLP)
     assert.equal(parseModelConfig(tiny, {}, {}, TINY_MODEL).parameters, 400 * 32 + 64 * 32 + 2 * (4 * 32 * 32 + 2 * 32 * 128));
-    assert.equal('parameters' in parseModelConfig({ n_positions: 64 }, {}, {}, 'x'), false);
+    assert.equal(parseModelConfig({ n_positions: 64 }, {}, {}, 'x').parameters, undefined);
   });
 });
